@@ -1,0 +1,120 @@
+"""Application factory: settings, extensions, blueprints, CLI and error pages."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from flask import Flask, g, request
+from flask_babel import refresh
+from sqlalchemy import event
+from sqlalchemy.engine import Engine
+
+from app.config import load_config
+from app.extensions import babel, csrf, db, limiter, migrate
+from app.models.base import render_migration_item
+
+LANG_COOKIE = "lang"
+
+
+def create_app(config: dict | None = None) -> Flask:
+    """Create the Flask app; `config` overrides settings read from the environment."""
+    app = Flask(__name__, instance_path=None)
+    app.config.from_mapping(load_config(config))
+    app.instance_path = app.config["INSTANCE_DIR"]
+    Path(app.instance_path).mkdir(parents=True, exist_ok=True)
+    register_extensions(app)
+    register_blueprints(app)
+    register_errorhandlers(app)
+    register_commands(app)
+    return app
+
+
+def select_locale() -> str:
+    """Vietnamese by default; ?lang= switches, and the cookie remembers the choice."""
+    languages = ("vi", "en")
+    asked = request.args.get("lang")
+    if asked in languages:
+        return asked
+    remembered = request.cookies.get(LANG_COOKIE)
+    return remembered if remembered in languages else "vi"
+
+
+def _remember_language(response):
+    asked = request.args.get("lang")
+    if asked in ("vi", "en") and request.cookies.get(LANG_COOKIE) != asked:
+        response.set_cookie(
+            LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+        )
+    return response
+
+
+def register_extensions(app: Flask) -> None:
+    """Bind every extension to this app."""
+    db.init_app(app)
+    migrate.init_app(
+        app,
+        db,
+        directory=str(Path(__file__).resolve().parent.parent / "migrations"),
+        compare_type=True,
+        render_as_batch=True,  # SQLite can only alter tables by copying them
+        render_item=render_migration_item,
+    )
+    csrf.init_app(app)
+    babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
+    limiter.init_app(app)
+    app.after_request(_remember_language)
+
+    @app.before_request
+    def _store_lang() -> None:
+        # Babel caches the locale on the app context, which may outlive one request.
+        refresh()
+        g.lang = select_locale()
+
+    @app.context_processor
+    def _inject_lang() -> dict:
+        return {"lang": g.get("lang", "vi")}
+
+
+@event.listens_for(Engine, "connect")
+def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
+    # SQLite needs these per connection: concurrent readers (WAL), waiting on
+    # locks instead of failing, and enforced foreign keys.
+    module = type(dbapi_connection).__module__
+    if not module.startswith("sqlite3"):
+        return
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def register_blueprints(app: Flask) -> None:
+    """Register the public, admin, reports and API blueprints."""
+    from app.admin import bp as admin_bp
+    from app.api import bp as api_bp
+    from app.public import bp as public_bp
+    from app.reports import bp as reports_bp
+
+    app.register_blueprint(public_bp)
+    app.register_blueprint(admin_bp, url_prefix="/admin")
+    app.register_blueprint(reports_bp, url_prefix="/reports")
+    app.register_blueprint(api_bp, url_prefix="/api/v1")
+
+
+def register_errorhandlers(app: Flask) -> None:
+    """Friendly bilingual error pages (JSON under /api/)."""
+    from app.errors import handle_http_error, handle_unexpected_error
+
+    for code in (400, 403, 404, 405, 413, 429, 500, 503):
+        app.register_error_handler(code, handle_http_error)
+    app.register_error_handler(Exception, handle_unexpected_error)
+
+
+def register_commands(app: Flask) -> None:
+    """Register the CLI groups (surveys, responses, counters, demo)."""
+    from app.commands import counters_cli, demo_command, responses_cli, surveys_cli
+
+    for command in (surveys_cli, responses_cli, counters_cli, demo_command):
+        app.cli.add_command(command)

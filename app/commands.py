@@ -1,0 +1,191 @@
+"""Command-line interface: one group per domain, each a thin wrapper over a service."""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import sys
+from datetime import date, datetime
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import with_appcontext
+
+from analysis.errors import QuestionnaireError
+from app.extensions import db
+from app.services import demo as demo_service
+from app.services.org import counter_url, list_counters
+from app.services.questionnaires import (
+    QuestionnaireConflict,
+    publish_questionnaire,
+    validate_file,
+)
+from app.services.responses_csv import ExportError, ExportFilter, export_rows, import_responses, write_csv
+
+
+def _fail(lines: list[str] | str, code: int = 1):
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.echo(line, err=True)
+    sys.exit(code)
+
+
+# ---------------------------------------------------------------- surveys
+
+@click.group("surveys")
+def surveys_cli():
+    """Validate and load questionnaire files (FORMATS.md §1)."""
+
+
+def _validate_all(files: tuple[str, ...]):
+    loaded, errors = [], []
+    for path in files:
+        try:
+            loaded.append(validate_file(path))
+        except QuestionnaireError as exc:
+            errors.extend(exc.errors)
+    return loaded, errors
+
+
+@surveys_cli.command("validate")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+def surveys_validate(files):
+    """Check questionnaire files; print every error with its file and key path."""
+    loaded, errors = _validate_all(files)
+    if errors:
+        _fail(errors + [f"{len(errors)} error(s); the file(s) are not valid."])
+    for questionnaire in loaded:
+        click.echo(f"ok: {questionnaire.code} version {questionnaire.version} "
+                   f"({len(questionnaire.likert_codes())} criteria)")
+
+
+@surveys_cli.command("load")
+@click.argument("files", nargs=-1, required=True, type=click.Path(dir_okay=False))
+@with_appcontext
+def surveys_load(files):
+    """Publish questionnaire files; if any is invalid, nothing is loaded."""
+    loaded, errors = _validate_all(files)
+    if errors:
+        _fail(errors + [f"{len(errors)} error(s); nothing was loaded."])
+    try:
+        results = [publish_questionnaire(q) for q in loaded]
+    except QuestionnaireConflict as exc:
+        db.session.rollback()
+        _fail([str(exc), "nothing was loaded."])
+    db.session.commit()
+    for version, created in results:
+        state = "published" if created else "already published, unchanged"
+        click.echo(f"{version.questionnaire.code} version {version.version}: {state}")
+
+
+# ---------------------------------------------------------------- demo
+
+@click.command("demo")
+@click.option("--seed", default=2024, show_default=True, help="Random seed (same seed, same data).")
+@click.option("--responses", default=50_000, show_default=True, help="How many responses.")
+@click.option("--end-month", default=None, help="Last month of the year of data, YYYY-MM "
+              "(default: the previous month).")
+@click.option("--if-empty", is_flag=True, help="Do nothing when agencies already exist.")
+@with_appcontext
+def demo_command(seed, responses, end_month, if_empty):
+    """Build the demo province with a year of responses."""
+    if not demo_service.database_is_empty():
+        if if_empty:
+            click.echo("demo: the database already has agencies; nothing done.")
+            return
+        _fail("demo: the database already has agencies; use an empty database.")
+    end = None
+    if end_month:
+        try:
+            end = datetime.strptime(end_month, "%Y-%m").date()
+        except ValueError:
+            _fail(f"demo: --end-month must look like 2025-06, got {end_month!r}")
+    summary = demo_service.build_demo(seed=seed, responses=responses, end_month=end)
+    db.session.commit()
+    click.echo(f"demo: {summary.agencies} agencies, {summary.counters} counters, "
+               f"{summary.services} services, {summary.responses} responses")
+
+
+# ---------------------------------------------------------------- responses
+
+@click.group("responses")
+def responses_cli():
+    """Import and export responses (FORMATS.md §2 CSV)."""
+
+
+def _parse_date(value: str | None, option: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        _fail(f"{option} must be a date like 2025-06-30, got {value!r}")
+
+
+@responses_cli.command("export")
+@click.option("--survey", required=True, help="Questionnaire code.")
+@click.option("--agency", default=None, help="Agency code; its whole subtree is exported.")
+@click.option("--from", "date_from", default=None, help="First day (inclusive), YYYY-MM-DD.")
+@click.option("--to", "date_to", default=None, help="Last day (inclusive), YYYY-MM-DD.")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="File to write (default: standard output).")
+@with_appcontext
+def responses_export(survey, agency, date_from, date_to, output):
+    """Write responses as CSV (dates are in the configured TIMEZONE)."""
+    spec = ExportFilter(survey, agency, _parse_date(date_from, "--from"), _parse_date(date_to, "--to"))
+    rows = export_rows(spec, current_app.config["TIMEZONE"])
+    try:
+        header = next(rows)
+    except ExportError as exc:
+        _fail(f"export: {exc}")
+    if output:
+        with open(output, "w", encoding="utf-8", newline="") as stream:
+            count = write_csv(itertools.chain([header], rows), stream)
+    else:
+        count = write_csv(itertools.chain([header], rows), sys.stdout)
+        sys.stdout.flush()
+    click.echo(f"export: {count} responses", err=True)
+
+
+@responses_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def responses_import(file):
+    """Check every row, then store all of them or none."""
+    try:
+        with open(file, encoding="utf-8-sig", newline="") as stream:
+            report = import_responses(stream, Path(file).name)
+    except UnicodeDecodeError:
+        _fail(f"{file}: the file is not UTF-8 text")
+    if not report.ok:
+        db.session.rollback()
+        more = report.error_count - len(report.errors)
+        tail = [f"... and {more} more error(s)"] if more else []
+        _fail(report.errors + tail + [f"{report.error_count} error(s) in {report.rows} row(s); "
+                                      "nothing was imported."])
+    db.session.commit()
+    click.echo(f"import: {report.stored} responses stored")
+
+
+# ---------------------------------------------------------------- counters
+
+@click.group("counters")
+def counters_cli():
+    """Counters (service points) and their QR addresses."""
+
+
+@counters_cli.command("list")
+@click.option("--format", "fmt", type=click.Choice(["csv", "table"]), default="table",
+              show_default=True)
+@with_appcontext
+def counters_list(fmt):
+    """List active counters: code, agency, name, public QR url."""
+    counters = list_counters()
+    if fmt == "csv":
+        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer.writerow(["code", "agency", "name", "url"])
+        for c in counters:
+            writer.writerow([c.code, c.agency.code, c.name_vi, counter_url(c)])
+        return
+    for c in counters:
+        click.echo(f"{c.code:<22} {c.agency.code:<16} {c.name_vi:<14} {counter_url(c)}")
