@@ -91,6 +91,10 @@ class Option:
     value: str
     label: dict[str, str]
 
+    def __hash__(self) -> int:
+        # The dict fields are unhashable; equal objects always share these fields.
+        return hash(self.value)
+
 
 @dataclass(frozen=True)
 class Scale:
@@ -99,6 +103,10 @@ class Scale:
     points: int
     labels: dict[str, tuple[str, ...]]
     satisfied: frozenset[int]
+
+    def __hash__(self) -> int:
+        # The dict fields are unhashable; equal objects always share these fields.
+        return hash((self.points, self.satisfied))
 
 
 @dataclass(frozen=True)
@@ -114,6 +122,10 @@ class Question:
     description: dict[str, str] | None = None
     min_value: int | float | None = None
     max_value: int | float | None = None
+
+    def __hash__(self) -> int:
+        # The dict fields are unhashable; equal objects always share these fields.
+        return hash((self.code, self.type, self.element))
 
     def option_values(self) -> tuple[str, ...]:
         """Return the allowed option values, in file order."""
@@ -235,6 +247,10 @@ class Element:
     weight: float
     questions: tuple[Question, ...]
 
+    def __hash__(self) -> int:
+        # The dict fields are unhashable; equal objects always share these fields.
+        return hash((self.code, self.weight, self.questions))
+
 
 @dataclass(frozen=True)
 class Questionnaire:
@@ -249,6 +265,10 @@ class Questionnaire:
     questions: tuple[Question, ...]
     definition: dict[str, Any] = field(default_factory=dict)
     description: dict[str, str] | None = None
+
+    def __hash__(self) -> int:
+        # The dict fields are unhashable; equal objects always share these fields.
+        return hash((self.code, self.version, self.elements, self.questions))
 
     def all_questions(self) -> tuple[Question, ...]:
         """Return the elements' questions in order, then the questions outside elements."""

@@ -156,6 +156,15 @@ def test_definition_is_normalised_json_and_round_trips(qn):
     assert again.definition == definition
 
 
+def test_model_objects_are_hashable(qn):
+    # Frozen objects get used as cache keys; dict fields must not break hash().
+    again = parse_questionnaire(minimal_doc())
+    assert hash(again) == hash(qn)
+    assert len({qn, again}) == 1
+    assert len({q for q in qn.all_questions()} | set(again.all_questions())) == 11
+    assert hash(qn.scale) == hash(again.scale)
+
+
 def test_parse_does_not_mutate_its_input():
     doc = minimal_doc()
     before = copy.deepcopy(doc)
