@@ -21,7 +21,13 @@ from app.services.questionnaires import (
     publish_questionnaire,
     validate_file,
 )
-from app.services.responses_csv import ExportError, ExportFilter, export_rows, import_responses, write_csv
+from app.services.responses_csv import (
+    ExportError,
+    ExportFilter,
+    export_rows,
+    import_responses,
+    write_csv,
+)
 
 
 def _fail(lines: list[str] | str, code: int = 1):

@@ -23,7 +23,7 @@ from app.services.questionnaires import (
 # Ordinal-probit cut points: a latent satisfaction is turned into ratings 1..5.
 CUTS = np.array([-1.9, -1.1, -0.25, 0.95])
 # Element effects: citizens rate staff best and feedback handling worst, as SIPAS reports.
-ELEMENT_EFFECTS = {"E1": 0.15, "E2": 0.1, "E3": 0.3, "E4": 0.2, "E5": -0.35}
+ELEMENT_EFFECTS = {"E1": 0.0, "E2": -0.1, "E3": 0.3, "E4": 0.15, "E5": -0.3}
 MISSING_RATE = {"E5": 0.15}
 DEFAULT_MISSING = 0.03
 
@@ -59,7 +59,7 @@ def build_demo(seed: int = 2024, responses: int = 50_000, end_month: date | None
     count = _create_responses(rng, counters, responses, end_month)
     db.session.flush()
     agencies = db.session.scalar(select(func.count()).select_from(Agency))
-    return DemoSummary(agencies, len(counters), len(services), count)
+    return DemoSummary(agencies, len(counters), sum(map(len, services.values())), count)
 
 
 def _create_services() -> dict[str, list[Service]]:
@@ -221,7 +221,7 @@ def _fill_answers(rng, rows, index, questionnaire: Questionnaire, person, versio
     for question in questionnaire.all_questions():
         element = _element_of(question, questionnaire)
         if question.type == "likert":
-            base = latent + 0.9 + ELEMENT_EFFECTS.get(element or "", 0.15)
+            base = latent + 0.4 + ELEMENT_EFFECTS.get(element or "", 0.15)
             ratings = _ratings(rng, base)
             overall += ratings
             missing = rng.random(len(index)) < MISSING_RATE.get(element or "", DEFAULT_MISSING)

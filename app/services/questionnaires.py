@@ -12,8 +12,8 @@ from analysis.errors import QuestionnaireError
 from analysis.questionnaire import Questionnaire, load_questionnaire, parse_questionnaire
 from app.extensions import db
 from app.models import RATING_SLOTS, QuestionnaireVersion, Response
-from app.models.base import utcnow
 from app.models import Questionnaire as QuestionnaireRow
+from app.models.base import utcnow
 
 SURVEYS_DIR = Path(__file__).resolve().parent.parent.parent / "surveys"
 STANDARD_FILES = ("sipas-2017.yaml", "sipas-short.yaml", "arta-csm.yaml", "omb-a11-280.yaml")

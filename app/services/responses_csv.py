@@ -17,12 +17,14 @@ from app.extensions import db
 from app.models import (
     CHANNELS,
     Agency,
-    Questionnaire as QuestionnaireRow,
     QuestionnaireVersion,
     Response,
     Service,
     ServicePoint,
     slot_column,
+)
+from app.models import (
+    Questionnaire as QuestionnaireRow,
 )
 from app.models.base import utcnow
 from app.services.questionnaires import questionnaire_of, rating_slots
@@ -105,42 +107,45 @@ def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
     versions = _export_versions(spec.survey)
     parsed = {v.id: questionnaire_of(v) for v in versions}
     columns = question_columns(parsed.values())
-    query = select(Response).where(Response.version_id.in_(parsed)).order_by(Response.id)
+    table = Response.__table__
+    query = select(table).where(table.c.version_id.in_(parsed)).order_by(table.c.id)
     if spec.agency:
         root = db.session.scalar(select(Agency).where(Agency.code == spec.agency))
         if root is None:
             raise ExportError(f"unknown agency code {spec.agency!r}")
-        query = query.where(Response.agency_id.in_(_subtree_ids(root)))
+        query = query.where(table.c.agency_id.in_(_subtree_ids(root)))
     yield [*RESERVED_COLUMNS, *columns]
+
     if spec.date_from:
-        query = query.where(Response.submitted_at >= _local_bound(spec.date_from, tz))
+        query = query.where(table.c.submitted_at >= _local_bound(spec.date_from, tz))
     if spec.date_to:
         query = query.where(
-            Response.submitted_at < _local_bound(spec.date_to + timedelta(days=1), tz)
+            table.c.submitted_at < _local_bound(spec.date_to + timedelta(days=1), tz)
         )
     codes = _code_maps()
     version_numbers = {v.id: v.version for v in versions}
-    slots = {vid: rating_slots(q) for vid, q in parsed.items()}
-    for response in db.session.scalars(query.execution_options(yield_per=2000)):
-        questionnaire = parsed[response.version_id]
-        answers = _answers_of(response, questionnaire, slots[response.version_id])
+    formatters = {
+        vid: _answer_formatter(q, rating_slots(q), columns) for vid, q in parsed.items()
+    }
+    # Core rows, not ORM objects: a million responses stream in flat memory.
+    result = db.session.execute(query.execution_options(yield_per=5000))
+    for row in result.mappings():
         yield [
-            response.uid,
+            row["uid"],
             spec.survey,
-            str(version_numbers[response.version_id]),
-            codes["agency"][response.agency_id],
-            codes["service_point"].get(response.service_point_id, ""),
-            codes["service"].get(response.service_id, ""),
-            response.channel,
-            response.submitted_at.astimezone(tz).isoformat(),
-            response.stratum or "",
-            response.psu or "",
-            _format_weight(response.weight),
-            "yes" if response.verified else "no",
-            "yes" if response.suspicious else "no",
-            *(answers.get(code, "") for code in columns),
+            str(version_numbers[row["version_id"]]),
+            codes["agency"][row["agency_id"]],
+            codes["service_point"].get(row["service_point_id"], ""),
+            codes["service"].get(row["service_id"], ""),
+            row["channel"],
+            row["submitted_at"].astimezone(tz).isoformat(),
+            row["stratum"] or "",
+            row["psu"] or "",
+            _format_weight(row["weight"]),
+            "yes" if row["verified"] else "no",
+            "yes" if row["suspicious"] else "no",
+            *formatters[row["version_id"]](row),
         ]
-        db.session.expunge(response)
 
 
 def _code_maps() -> dict[str, dict[int, str]]:
@@ -151,18 +156,36 @@ def _code_maps() -> dict[str, dict[int, str]]:
     }
 
 
-def _answers_of(response: Response, questionnaire: Questionnaire, slots: dict[str, int]) -> dict:
-    """Every answer of a response as CSV cell text, keyed by question code."""
-    cells = {}
-    stored = response.answers or {}
-    for question in questionnaire.all_questions():
-        if question.code in slots:
-            value = getattr(response, slot_column(slots[question.code]))
+def _answer_formatter(questionnaire: Questionnaire, slots: dict[str, int], columns: list[str]):
+    """Build a function turning a response row into its answer cells, in `columns` order.
+
+    Planned once per version: the per-row work is then a dictionary lookup per cell.
+    """
+    questions = {q.code: q for q in questionnaire.all_questions()}
+    plan = []
+    for code in columns:
+        question = questions.get(code)
+        if question is None:
+            plan.append((None, None))
+        elif code in slots:
+            plan.append((slot_column(slots[code]), None))
         else:
-            value = stored.get(question.code)
-            if isinstance(value, list):
-                value = tuple(value)
-        cells[question.code] = question.format_answer(value)
+            plan.append((code, question.format_answer))
+
+    def cells(row) -> list[str]:
+        stored = row["answers"] or {}
+        out = []
+        for key, fmt in plan:
+            if key is None:
+                out.append("")
+            elif fmt is None:
+                value = row[key]
+                out.append("" if value is None else str(value))
+            else:
+                value = stored.get(key)
+                out.append(fmt(tuple(value) if isinstance(value, list) else value))
+        return out
+
     return cells
 
 
