@@ -38,6 +38,7 @@ FLAG_COLUMNS = ("verified", "suspicious")
 RESERVED_COLUMNS = DESIGN_COLUMNS + FLAG_COLUMNS
 REQUIRED_COLUMNS = ("response_id", "survey", "agency")
 MAX_LISTED_ERRORS = 500
+NOT_UTF8 = "the file is not UTF-8 text (save it as \"CSV UTF-8\")"
 
 
 class ExportError(Exception):
@@ -418,23 +419,24 @@ def _existing_ids(uids: list[str]) -> set[str]:
     return found
 
 
-def import_responses(stream: io.TextIOBase, source: str) -> ImportReport:
-    """Check every row, then store all rows in one transaction or none at all."""
-    report = ImportReport()
-    reader = csv.reader(stream)
+def _read_header(reader, source: str, report: ImportReport) -> list[str] | None:
     try:
         header = next(reader)
     except StopIteration:
         report.add(f"{source}: row 1: the file is empty (a header row is required)")
-        return report
-    except (csv.Error, UnicodeDecodeError) as exc:
+        return None
+    except UnicodeDecodeError:
+        report.add(f"{source}: row 1: {NOT_UTF8}")
+        return None
+    except csv.Error as exc:
         report.add(f"{source}: row 1: cannot read CSV: {exc}")
-        return report
+        return None
     header = [name.strip() for name in header]
     _check_header(source, header, report)
-    if not report.ok:
-        return report
-    checker = _RowChecker(source, header, _load_lookups(), report)
+    return header if report.ok else None
+
+
+def _checked_rows(reader, header: list[str], checker: _RowChecker, report: ImportReport) -> list[dict]:
     rows: list[dict] = []
     try:
         for row_number, cells in enumerate(reader, start=2):
@@ -446,8 +448,25 @@ def import_responses(stream: io.TextIOBase, source: str) -> ImportReport:
             if values is not None:
                 values["_row"] = row_number
                 rows.append(values)
-    except (csv.Error, UnicodeDecodeError) as exc:
-        report.add(f"{source}: row {report.rows + 1}: cannot read CSV: {exc}")
+    except UnicodeDecodeError:
+        report.add(f"{checker.source}: row {report.rows + 2}: {NOT_UTF8}")
+    except csv.Error as exc:
+        report.add(f"{checker.source}: row {report.rows + 2}: cannot read CSV: {exc}")
+    return rows
+
+
+def import_responses(stream: io.TextIOBase, source: str) -> ImportReport:
+    """Check every row, then store all rows in one transaction or none at all.
+
+    The caller commits when the report is ok, and rolls back otherwise.
+    """
+    report = ImportReport()
+    reader = csv.reader(stream)
+    header = _read_header(reader, source, report)
+    if header is None:
+        return report
+    checker = _RowChecker(source, header, _load_lookups(), report)
+    rows = _checked_rows(reader, header, checker, report)
     taken = _existing_ids([row["uid"] for row in rows])
     for row in rows:
         if row["uid"] in taken:
