@@ -1,0 +1,271 @@
+"""Criterion, element (pooled) and overall indices with design-based standard errors.
+
+:func:`estimate_indices` is the one estimator behind the CLI and the web
+reports: it takes :class:`analysis.totals.PsuTotals` (from rows or from an
+aggregate table) and returns an :class:`IndexTable`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .errors import AnalysisError
+from .intervals import confidence_intervals, effective_n
+from .reporting import ReportingRules, apply_rules
+from .totals import PsuTotals, _element_matrix
+from .variance import domain_variance, group_sum
+
+__all__ = ["MEASURES", "IndexTable", "Linearised", "estimate_indices", "linearise",
+           "group_df", "variance_of"]
+
+MEASURES = ("satisfied", "mean-score")
+
+
+@dataclass(frozen=True)
+class Linearised:
+    """Ratio estimates per group and their influence values per cell.
+
+    Statistics (columns) are the criteria, then the elements, then OVERALL.
+    ``estimate`` is on the 0..1 scale, NaN where a denominator is zero.
+    """
+
+    measure: str
+    levels: tuple[str, ...]
+    codes: tuple[str, ...]
+    estimate: np.ndarray
+    u: np.ndarray
+    n: np.ndarray
+
+
+def _numerators(totals: PsuTotals, measure: str) -> np.ndarray:
+    if measure == "satisfied":
+        return totals.ws
+    if measure == "mean-score":
+        return (totals.wr - totals.wa) / (totals.spec.points - 1)
+    raise AnalysisError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
+
+
+def linearise(totals: PsuTotals, measure: str = "satisfied") -> Linearised:
+    """Estimates R = Y/X per group and cell totals of z = (y − R·x)/X.
+
+    Parameters
+    ----------
+    totals : PsuTotals
+    measure : {'satisfied', 'mean-score'}
+
+    Returns
+    -------
+    Linearised
+
+    Notes
+    -----
+    Criterion k: y = s_k (or (r_k − 1)/(points − 1)), x = a_k. Element E
+    (pooled): y = Σ_{k∈E} y_k, x = Σ_{k∈E} a_k. Overall: P = Σ_E ω_E P_E /
+    Σ_E ω_E, whose influence values are z = Σ_E ω_E z_E / Σ_E ω_E. Since
+    z is linear in y and x, its PSU totals follow from the PSU totals of y
+    and x, which is why aggregates suffice.
+
+    References
+    ----------
+    Woodruff, R. S. (1971). A simple method for approximating the variance
+    of a complicated estimate. *JASA* 66, 411–414.
+    """
+    spec = totals.spec
+    member = _element_matrix(spec).astype(float)
+    y0 = _numerators(totals, measure)
+    y = np.hstack([y0, y0 @ member])
+    x = np.hstack([totals.wa, totals.wa @ member])
+    g = totals.cell_group
+    yg, xg = group_sum(y, g, totals.n_groups), group_sum(x, g, totals.n_groups)
+    has = xg > 0
+    ratio = np.divide(yg, xg, out=np.full(yg.shape, np.nan), where=has)
+    safe_r = np.where(has, ratio, 0.0)
+    safe_x = np.where(has, xg, 1.0)
+    u = (y - safe_r[g] * x) / safe_x[g]
+    k = len(spec.criteria)
+    omega = np.array([e.weight for e in spec.elements]) / spec.total_weight
+    used = omega > 0
+    overall = ratio[:, k:][:, used] @ omega[used]
+    u_all = u[:, k:] @ omega
+    n_cells = np.hstack([totals.n_answered, totals.n_element, totals.n_any[:, None]])
+    codes = (*spec.criteria, *(e.code for e in spec.elements), "OVERALL")
+    levels = ("criterion",) * k + ("element",) * len(spec.elements) + ("overall",)
+    return Linearised(
+        measure=measure, levels=levels, codes=codes,
+        estimate=np.column_stack([ratio, overall]),
+        u=np.column_stack([u, u_all]),
+        n=np.rint(group_sum(n_cells.astype(float), g, totals.n_groups)).astype(np.int64),
+    )
+
+
+def group_df(totals: PsuTotals) -> np.ndarray:
+    """Degrees of freedom per group: PSUs with a domain response minus such strata."""
+    n_psu, n_strata = max(totals.n_psu, 1), max(totals.n_strata, 1)
+    g = totals.cell_group.astype(np.int64)
+    gp = np.unique(g * n_psu + totals.cell_psu)
+    gh = np.unique(g * n_strata + totals.psu_stratum[totals.cell_psu])
+    return (np.bincount(gp // n_psu, minlength=totals.n_groups)
+            - np.bincount(gh // n_strata, minlength=totals.n_groups))
+
+
+def variance_of(u: np.ndarray, totals: PsuTotals, calibration=None, cell_group=None,
+                n_groups: int | None = None):
+    """Design variance of cell influence values ``u``, with calibration if given."""
+    cg = totals.cell_group if cell_group is None else cell_group
+    ng = totals.n_groups if n_groups is None else n_groups
+    if calibration is not None:
+        return calibration.variance(u, totals, cg, ng)
+    return domain_variance(u, cg, totals.cell_psu, totals.psu_stratum, ng)
+
+
+@dataclass(frozen=True)
+class IndexTable:
+    """Index estimates for every group × measure × statistic (percent points).
+
+    One entry per record in the arrays; ``records()`` gives FORMATS.md §4
+    JSON records (NaN as None).
+    """
+
+    by: tuple[str, ...]
+    keys: tuple[dict, ...]
+    group: np.ndarray
+    measure: tuple[str, ...]
+    level: tuple[str, ...]
+    code: tuple[str, ...]
+    estimate: np.ndarray
+    se: np.ndarray
+    ci_low: np.ndarray
+    ci_high: np.ndarray
+    n: np.ndarray
+    df: np.ndarray
+    n_eff: np.ndarray
+    deff: np.ndarray
+    cv: np.ndarray
+    flags: tuple[tuple[str, ...], ...]
+    suppressed: np.ndarray
+    meta: dict = field(default_factory=dict)
+
+    def records(self) -> list[dict]:
+        """JSON-ready records in FORMATS.md §4 shape, plus the extension keys."""
+        out = []
+        for i in range(len(self.group)):
+            out.append({
+                "by": self.keys[self.group[i]], "level": self.level[i], "code": self.code[i],
+                "measure": self.measure[i], "estimate": _num(self.estimate[i]),
+                "se": _num(self.se[i]), "ci_low": _num(self.ci_low[i]),
+                "ci_high": _num(self.ci_high[i]), "n": int(self.n[i]), "df": int(self.df[i]),
+                "n_eff": _num(self.n_eff[i]), "deff": _num(self.deff[i]), "cv": _num(self.cv[i]),
+                "flags": list(self.flags[i]), "suppressed": bool(self.suppressed[i]),
+            })
+        return out
+
+
+def _num(x: float) -> float | None:
+    return float(x) if np.isfinite(x) else None
+
+
+def _measures(measure: str) -> tuple[str, ...]:
+    if measure == "both":
+        return MEASURES
+    if measure not in MEASURES:
+        raise AnalysisError(f"unknown measure {measure!r}; use satisfied, mean-score or both")
+    return (measure,)
+
+
+def estimate_indices(
+    totals: PsuTotals,
+    *,
+    measure: str = "satisfied",
+    ci_level: float = 0.95,
+    ci_method: str = "logit",
+    calibration=None,
+    rules: ReportingRules | None = None,
+) -> IndexTable:
+    """Criterion, element and overall indices per group, with se, df and intervals.
+
+    Parameters
+    ----------
+    totals : PsuTotals
+        Cell sums, from :func:`~analysis.totals.totals_from_rows` or
+        :func:`~analysis.totals.totals_from_table` (already calibrated if
+        ``calibration`` is given).
+    measure : {'satisfied', 'mean-score', 'both'}
+    ci_level : float
+    ci_method : {'logit', 'wald', 'wilson', 'korn-graubard'}
+    calibration : analysis.weighting.Calibration, optional
+        Post-stratification or raking applied to ``totals``; standard
+        errors then use the calibration residuals.
+    rules : ReportingRules, optional
+        Minimum n / maximum CV rules (defaults: n ≥ 30, CV ≤ 0.3, flag only).
+
+    Returns
+    -------
+    IndexTable
+
+    Notes
+    -----
+    P = 100·Y/X with Y, X weighted sums over the domain (FORMATS.md §3);
+    v(P) = 100² Σ_h n_h/(n_h − 1) Σ_i (z_hi − z̄_h)² over all PSUs of the
+    design; df = #PSUs − #strata with a domain response; n_eff = p(1 − p)/se²
+    and deff = n/n_eff (Kish 1965), p = P/100.
+
+    References
+    ----------
+    Kish, L. (1965). *Survey Sampling*. Wiley.
+    Lumley, T. (2010). *Complex Surveys*, Wiley, ch. 2–3 and 7.
+    """
+    rules = rules or ReportingRules()
+    df_g = group_df(totals)
+    parts = []
+    for m in _measures(measure):
+        lin = linearise(totals, m)
+        dv = variance_of(lin.u, totals, calibration)
+        parts.append((lin, np.sqrt(np.maximum(dv.var, 0.0)), dv.lonely))
+    return _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration)
+
+
+def _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration) -> IndexTable:
+    n_stats = len(parts[0][0].codes)
+    group, meas, level, code, est, se, n, lonely = [], [], [], [], [], [], [], []
+    for g in range(totals.n_groups):
+        for lin, s, lon in parts:
+            group += [g] * n_stats
+            meas += [lin.measure] * n_stats
+            level += list(lin.levels)
+            code += list(lin.codes)
+            est.append(lin.estimate[g])
+            se.append(s[g])
+            n.append(lin.n[g])
+            lonely += [bool(lon[g])] * n_stats
+    group = np.array(group, dtype=np.int64)
+    p, se, n = np.concatenate(est), np.concatenate(se), np.concatenate(n)
+    se = np.where(np.isfinite(p), se, np.nan)
+    df = df_g[group]
+    ci = confidence_intervals(p, se, df, n, ci_level, ci_method)
+    n_eff = effective_n(p, se)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = n / n_eff
+        cv = se / p
+    flags = [list(f) for f in ci.flags]
+    for i in np.flatnonzero(~np.isfinite(p)):
+        flags[i].append("empty")
+    for i in np.flatnonzero(np.array(lonely) & np.isfinite(p)):
+        flags[i].append("lonely-psu")
+    suppressed = apply_rules(rules, n, cv, flags)
+    if rules.suppress:
+        p, se = np.where(suppressed, np.nan, p), np.where(suppressed, np.nan, se)
+        ci.low[suppressed] = np.nan
+        ci.high[suppressed] = np.nan
+    meta = {"questionnaire": totals.spec.code, "ci_level": ci_level, "ci_method": ci_method,
+            "rules": rules.as_dict()}
+    if calibration is not None:
+        meta["calibration"] = calibration.report()
+    keys = tuple(totals.group_key(g) for g in range(totals.n_groups))
+    return IndexTable(
+        by=totals.by, keys=keys, group=group, measure=tuple(meas), level=tuple(level),
+        code=tuple(code), estimate=100 * p, se=100 * se, ci_low=100 * ci.low,
+        ci_high=100 * ci.high, n=n, df=df, n_eff=n_eff, deff=deff, cv=cv,
+        flags=tuple(tuple(f) for f in flags), suppressed=suppressed, meta=meta,
+    )

@@ -1,0 +1,201 @@
+"""Reading and validating responses and population files (FORMATS.md §2, §3).
+
+Every check is vectorised; errors name the file, the row as a spreadsheet
+shows it (the header is row 1) and the column.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .errors import AnalysisError
+from .spec import IndexSpec
+from .totals import PsuTotals, totals_from_rows
+
+__all__ = ["DataError", "ResponseColumns", "read_population", "read_responses",
+           "responses_to_totals"]
+
+REQUIRED = ("response_id", "survey", "agency")
+MAX_ERRORS = 10
+
+
+class DataError(AnalysisError):
+    """Bad input; ``problems`` holds (file, row, column, message) tuples."""
+
+    def __init__(self, problems: Sequence[tuple[str, int | None, str | None, str]]) -> None:
+        self.problems = list(problems)
+        super().__init__(self.problems)
+
+    def __str__(self) -> str:
+        return "\n".join(_format(*p) for p in self.problems)
+
+
+def _format(file: str, row: int | None, column: str | None, message: str) -> str:
+    where = ", ".join(x for x in (f"row {row}" if row else "", f"column {column}" if column
+                                  else "") if x)
+    return f"{file}: {where}: {message}" if where else f"{file}: {message}"
+
+
+@dataclass(frozen=True)
+class ResponseColumns:
+    """Validated columns of a responses file, ready for :func:`totals_from_rows`."""
+
+    ratings: np.ndarray
+    weight: np.ndarray | None
+    stratum: np.ndarray | None
+    psu: np.ndarray | None
+    by: dict
+    calibration: dict
+    missing_criteria: tuple[str, ...]
+
+
+def _header(path: Path) -> list[str]:
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as f:
+            return next(csv.reader(f), [])
+    except (OSError, UnicodeDecodeError) as exc:
+        raise DataError([(str(path), None, None, f"cannot read: {exc}")]) from exc
+
+
+def _check_header(path, header, spec, by, calibration) -> list[str]:
+    name = str(path)
+    problems = [(name, 1, c, "required column is missing") for c in REQUIRED if c not in header]
+    problems += [(name, 1, c, "unknown column") for c in [*by, *calibration] if c not in header]
+    dup = sorted({c for c in header if header.count(c) > 1})
+    problems += [(name, 1, c, "column appears twice") for c in dup]
+    if problems:
+        raise DataError(problems)
+    return [k for k in spec.criteria if k not in header]
+
+
+def _read(path: Path, columns: list[str], numeric: list[str]) -> pd.DataFrame:
+    dtypes = {c: ("float64" if c in numeric else "str") for c in columns}
+    try:
+        return pd.read_csv(path, usecols=columns, dtype=dtypes, encoding="utf-8-sig",
+                           keep_default_na=False, na_values=[""])
+    except ValueError:
+        return _read_slow(path, columns, numeric)
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError([(str(path), None, None, f"cannot parse: {exc}")]) from exc
+
+
+def _read_slow(path: Path, columns: list[str], numeric: list[str]) -> pd.DataFrame:
+    """Re-read with numeric columns as text and report the cells that are not numbers."""
+    frame = pd.read_csv(path, usecols=columns, dtype=str, encoding="utf-8-sig",
+                        keep_default_na=False, na_values=[""])
+    problems = []
+    for c in numeric:
+        text = frame[c].str.strip()
+        values = pd.to_numeric(text, errors="coerce")
+        for i in np.flatnonzero(text.notna().to_numpy() & values.isna().to_numpy())[:MAX_ERRORS]:
+            problems.append((str(path), int(i) + 2, c, f"{frame[c].iloc[i]!r} is not a number"))
+    if problems:
+        raise DataError(sorted(problems, key=lambda p: (p[1], p[2]))[:MAX_ERRORS])
+    return frame.astype({c: "float64" for c in numeric})
+
+
+def _bad_rows(name: str, column: str, mask: np.ndarray, message: str) -> list:
+    return [(name, int(i) + 2, column, message) for i in np.flatnonzero(mask)[:MAX_ERRORS]]
+
+
+def _validate(path, frame, spec, present) -> list:
+    name = str(path)
+    problems = []
+    for c in present:
+        v = frame[c].to_numpy()
+        bad = ~np.isnan(v) & ((v != np.rint(v)) | (v < 1) | (v > spec.points))
+        problems += _bad_rows(name, c, bad, f"rating must be an integer 1..{spec.points}")
+    if "weight" in frame:
+        w = frame["weight"].to_numpy()
+        problems += _bad_rows(name, "weight", np.isnan(w), "weight is empty")
+        problems += _bad_rows(name, "weight", ~np.isnan(w) & ~(np.isfinite(w) & (w > 0)),
+                              "weight must be a finite number > 0")
+    for c in ("stratum", "psu"):
+        if c in frame:
+            problems += _bad_rows(name, c, frame[c].isna().to_numpy(), f"{c} is empty")
+    if "survey" in frame:
+        bad = (frame["survey"] != spec.code).to_numpy()
+        problems += _bad_rows(name, "survey", bad, f"survey is not {spec.code!r}")
+    return problems
+
+
+def read_responses(path: str | Path, spec: IndexSpec, *, by: Sequence[str] = (),
+                   calibration: Sequence[str] = ()) -> ResponseColumns:
+    """Read and validate a responses CSV (FORMATS.md §2) for the indices.
+
+    Only the columns the indices need are parsed: the criteria, ``survey``,
+    the design columns and the ``by`` / calibration columns.
+
+    Raises
+    ------
+    DataError
+        Naming file, row and column of the first problems found.
+    """
+    path = Path(path)
+    header = _header(path)
+    missing = _check_header(path, header, spec, by, calibration)
+    present = [k for k in spec.criteria if k in header]
+    design = [c for c in ("survey", "stratum", "psu", "weight") if c in header]
+    columns = list(dict.fromkeys([*present, *design, *by, *calibration]))
+    numeric = [*present, *(["weight"] if "weight" in header else [])]
+    frame = _read(path, columns, numeric)
+    problems = _validate(path, frame, spec, present)
+    if problems:
+        raise DataError(sorted(problems, key=lambda p: (p[1], p[2]))[:MAX_ERRORS])
+    if len(frame) == 0:
+        raise DataError([(str(path), None, None, "no responses")])
+    ratings = np.full((len(frame), len(spec.criteria)), np.nan)
+    for j, k in enumerate(spec.criteria):
+        if k in frame:
+            ratings[:, j] = frame[k].to_numpy()
+
+    def col(c: str) -> np.ndarray | None:
+        return frame[c].to_numpy(dtype=object) if c in frame else None
+
+    return ResponseColumns(
+        ratings=ratings,
+        weight=frame["weight"].to_numpy() if "weight" in frame else None,
+        stratum=col("stratum"), psu=col("psu"),
+        by={c: col(c) for c in by}, calibration={c: col(c) for c in calibration},
+        missing_criteria=tuple(missing),
+    )
+
+
+def responses_to_totals(columns: ResponseColumns, spec: IndexSpec) -> PsuTotals:
+    """Reduce validated response columns to :class:`PsuTotals`."""
+    return totals_from_rows(columns.ratings, spec, weight=columns.weight,
+                            stratum=columns.stratum, psu=columns.psu, by=columns.by,
+                            calibration=columns.calibration)
+
+
+def read_population(path: str | Path, columns: Sequence[str]) -> pd.DataFrame:
+    """Read a population table: ``columns`` plus a positive numeric ``total``.
+
+    Raises
+    ------
+    DataError
+        Missing columns, empty or non-positive totals, duplicate cells.
+    """
+    path = Path(path)
+    header = _header(path)
+    need = [*columns, "total"]
+    problems = [(str(path), 1, c, "required column is missing") for c in need if c not in header]
+    if problems:
+        raise DataError(problems)
+    frame = pd.read_csv(path, usecols=need, dtype=str, keep_default_na=False,
+                        encoding="utf-8-sig")
+    total = pd.to_numeric(frame["total"].str.strip(), errors="coerce").to_numpy()
+    bad = ~(np.isfinite(total) & (total > 0))
+    problems = _bad_rows(str(path), "total", bad, "total must be a number > 0")
+    dup = frame.duplicated(subset=list(columns)).to_numpy()
+    problems += _bad_rows(str(path), columns[0], dup, "population cell appears twice")
+    if problems:
+        raise DataError(problems)
+    frame["total"] = total
+    return frame

@@ -1,0 +1,349 @@
+"""PSU totals: the sufficient statistics every estimator in this package uses.
+
+All index estimators, their linearised variances, post-stratification and
+raking are linear in weighted sums taken per *cell*, a cell being one
+(group × stratum × PSU × calibration cell) combination. Row-level data is
+reduced to these cells by :func:`totals_from_rows`; a database can produce
+the same table with one ``GROUP BY`` and hand it to
+:func:`totals_from_table`. Both return a :class:`PsuTotals`, which is what
+:func:`analysis.estimate.estimate_indices` takes.
+
+Aggregate table contract (:func:`totals_from_table`)
+-----------------------------------------------------
+One row per (group columns × ``stratum`` × ``psu`` [× calibration columns])
+with at least one response, with the columns:
+
+=====================  ====================================================
+``<by columns>``       the grouping columns, e.g. ``agency`` (any names)
+``stratum``            stratum code; one constant value when there is none
+``psu``                PSU code, read within its stratum; when the survey
+                       has no clusters, use the response id
+``<calib. columns>``   post-stratification / raking columns, if any
+``n``                  COUNT(*) of responses in the cell
+``w``                  SUM(weight)
+``<K>__ws``            SUM(weight · [K in satisfied]) for criterion K
+``<K>__wa``            SUM(weight · [K answered])
+``<K>__wr``            SUM(weight · K) (rating sum, NULL counted as 0)
+``<K>__n``             COUNT(K) (number of answers)
+``<E>__n``             COUNT of responses answering at least one criterion of
+                       element E
+``OVERALL__n``         COUNT of responses answering at least one criterion
+=====================  ====================================================
+
+Every PSU of the design must appear in at least one row (the variance of a
+domain is taken over the whole design, with zeros outside the domain), so
+the web app should aggregate over the whole survey period and filter groups
+afterwards, not before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from .errors import AnalysisError
+from .spec import IndexSpec
+
+__all__ = ["PsuTotals", "totals_from_rows", "totals_from_table"]
+
+
+@dataclass(frozen=True)
+class PsuTotals:
+    """Weighted sums per cell (group × stratum × PSU × calibration cell).
+
+    Attributes
+    ----------
+    spec : IndexSpec
+        The index structure the criteria columns follow.
+    by : tuple of str
+        Names of the grouping columns.
+    group_labels : tuple of ndarray
+        One array per ``by`` column, the label of each group (``n_groups``).
+    cell_group, cell_psu : ndarray of int
+        Group and PSU code of each cell; PSU codes are global (unique across
+        strata).
+    psu_stratum : ndarray of int
+        Stratum code of each PSU of the whole design.
+    calib : tuple of str
+        Names of the calibration columns (empty if none).
+    calib_labels : tuple of ndarray
+        Label of each calibration cell per calibration column.
+    cell_calib : ndarray of int or None
+        Calibration cell code of each cell.
+    n, w : ndarray
+        Responses and Σw per cell.
+    ws, wa, wr : ndarray, shape (n_cells, n_criteria)
+        Σw·s, Σw·a and Σw·rating per criterion.
+    n_answered : ndarray of int, shape (n_cells, n_criteria)
+        Answers per criterion.
+    n_element : ndarray of int, shape (n_cells, n_elements)
+        Responses answering at least one criterion of each element.
+    n_any : ndarray of int
+        Responses answering at least one criterion.
+    """
+
+    spec: IndexSpec
+    by: tuple[str, ...]
+    group_labels: tuple[np.ndarray, ...]
+    cell_group: np.ndarray
+    cell_psu: np.ndarray
+    psu_stratum: np.ndarray
+    calib: tuple[str, ...]
+    calib_labels: tuple[np.ndarray, ...]
+    cell_calib: np.ndarray | None
+    n: np.ndarray
+    w: np.ndarray
+    ws: np.ndarray
+    wa: np.ndarray
+    wr: np.ndarray
+    n_answered: np.ndarray
+    n_element: np.ndarray
+    n_any: np.ndarray
+
+    @property
+    def n_groups(self) -> int:
+        """Number of groups."""
+        return len(self.group_labels[0]) if self.group_labels else 1
+
+    @property
+    def n_psu(self) -> int:
+        """Number of PSUs in the whole design."""
+        return len(self.psu_stratum)
+
+    @property
+    def n_strata(self) -> int:
+        """Number of strata in the whole design."""
+        return int(self.psu_stratum.max()) + 1 if len(self.psu_stratum) else 0
+
+    def psus_per_stratum(self) -> np.ndarray:
+        """n_h: PSUs of each stratum in the whole design."""
+        return np.bincount(self.psu_stratum, minlength=self.n_strata)
+
+    def group_key(self, g: int) -> dict[str, object]:
+        """The ``by`` mapping of group ``g``."""
+        return {name: _plain(labels[g]) for name, labels in zip(self.by, self.group_labels, strict=True)}
+
+    def with_weights(self, factor: np.ndarray) -> PsuTotals:
+        """A copy whose weighted sums are multiplied by ``factor`` (one per cell)."""
+        f = np.asarray(factor, dtype=float)
+        col = f[:, None]
+        return _replace(self, w=self.w * f, ws=self.ws * col, wa=self.wa * col, wr=self.wr * col)
+
+
+def _replace(totals: PsuTotals, **changes: object) -> PsuTotals:
+    fields = {k: getattr(totals, k) for k in totals.__dataclass_fields__}
+    fields.update(changes)
+    return PsuTotals(**fields)
+
+
+def _plain(value: object) -> object:
+    if isinstance(value, np.generic):
+        return value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    return value
+
+
+def _codes(columns: Sequence[np.ndarray], n: int) -> tuple[np.ndarray, tuple[np.ndarray, ...]]:
+    """Integer codes (sorted order) of the combined key of ``columns`` and each code's labels."""
+    if not columns:
+        return np.zeros(n, dtype=np.int64), ()
+    combined = np.zeros(n, dtype=np.int64)
+    uniques = []
+    for column in columns:
+        codes, uniq = pd.factorize(np.asarray(column), sort=True, use_na_sentinel=False)
+        combined = combined * len(uniq) + codes
+        uniques.append(np.asarray(uniq, dtype=object))
+    keys, inv = np.unique(combined, return_inverse=True)
+    labels = []
+    for uniq in reversed(uniques):
+        labels.append(uniq[keys % len(uniq)])
+        keys = keys // len(uniq)
+    return inv.astype(np.int64), tuple(reversed(labels))
+
+
+def _design_codes(stratum: np.ndarray | None, psu: np.ndarray | None, n: int):
+    """Global PSU codes (PSU read within stratum) and the stratum of each PSU."""
+    s_codes, _ = _codes([stratum] if stratum is not None else [], n)
+    if psu is None:
+        return np.arange(n, dtype=np.int64), s_codes.copy()
+    p_codes, _ = _codes([psu], n)
+    radix = int(p_codes.max()) + 1
+    uniq, psu_codes = np.unique(s_codes * radix + p_codes, return_inverse=True)
+    return psu_codes.astype(np.int64), (uniq // radix).astype(np.int64)
+
+
+def _reduce(key: np.ndarray, arrays: dict[str, np.ndarray]) -> tuple[np.ndarray, dict]:
+    """Sum every array over equal keys; returns the unique keys and the sums."""
+    uniq, inv = np.unique(key, return_inverse=True)
+    m = len(uniq)
+    out = {}
+    for name, a in arrays.items():
+        if a.ndim == 1:
+            out[name] = np.bincount(inv, weights=a, minlength=m)
+        else:
+            out[name] = np.column_stack(
+                [np.bincount(inv, weights=a[:, j], minlength=m) for j in range(a.shape[1])]
+            ) if a.shape[1] else np.zeros((m, 0))
+    return uniq, out
+
+
+def _build(spec, by, by_cols, calib, calib_cols, stratum, psu, sums, n_rows) -> PsuTotals:
+    """Factorise labels, merge duplicate cells and assemble a :class:`PsuTotals`."""
+    g, g_labels = _codes(by_cols, n_rows)
+    c, c_labels = _codes(calib_cols, n_rows)
+    p, psu_stratum = _design_codes(stratum, psu, n_rows)
+    n_p, n_c = len(psu_stratum), int(c.max(initial=-1)) + 1
+    key = (g * max(n_p, 1) + p) * max(n_c, 1) + c
+    uniq, red = _reduce(key, sums)
+    cell_c = uniq % max(n_c, 1)
+    cell_gp = uniq // max(n_c, 1)
+    counts = {k: np.rint(red[k]).astype(np.int64) for k in ("n", "n_answered", "n_element", "n_any")}
+    return PsuTotals(
+        spec=spec, by=tuple(by), group_labels=g_labels if by else (),
+        cell_group=(cell_gp // max(n_p, 1)).astype(np.int64),
+        cell_psu=(cell_gp % max(n_p, 1)).astype(np.int64),
+        psu_stratum=psu_stratum, calib=tuple(calib), calib_labels=c_labels,
+        cell_calib=cell_c.astype(np.int64) if calib else None,
+        w=red["w"], ws=red["ws"], wa=red["wa"], wr=red["wr"], **counts,
+    )
+
+
+def _ratings_matrix(ratings, spec: IndexSpec) -> np.ndarray:
+    if isinstance(ratings, Mapping):
+        missing = [k for k in spec.criteria if k not in ratings]
+        if missing:
+            raise AnalysisError(f"no ratings for criteria {missing}")
+        return np.column_stack([np.asarray(ratings[k], dtype=float) for k in spec.criteria])
+    r = np.asarray(ratings, dtype=float)
+    if r.ndim != 2 or r.shape[1] != len(spec.criteria):
+        raise AnalysisError(f"ratings must have {len(spec.criteria)} columns, got shape {r.shape}")
+    return r
+
+
+def _check_rows(r: np.ndarray, w: np.ndarray, spec: IndexSpec) -> None:
+    answered = ~np.isnan(r)
+    vals = r[answered]
+    if np.any((vals != np.rint(vals)) | (vals < 1) | (vals > spec.points)):
+        raise AnalysisError(f"ratings must be integers 1..{spec.points}")
+    if not np.all(np.isfinite(w) & (w > 0)):
+        raise AnalysisError("weights must be finite and > 0")
+
+
+def totals_from_rows(
+    ratings,
+    spec: IndexSpec,
+    *,
+    weight: np.ndarray | None = None,
+    stratum: np.ndarray | None = None,
+    psu: np.ndarray | None = None,
+    by: Mapping[str, np.ndarray] | None = None,
+    calibration: Mapping[str, np.ndarray] | None = None,
+) -> PsuTotals:
+    """Reduce row-level responses to :class:`PsuTotals`.
+
+    Parameters
+    ----------
+    ratings : mapping of str to array, or 2-D array
+        Ratings per criterion (float, NaN = not answered); a 2-D array has
+        one column per criterion in ``spec.criteria`` order.
+    spec : IndexSpec
+        Index structure.
+    weight, stratum, psu : array, optional
+        Design columns. Without ``psu`` each response is its own PSU;
+        without ``stratum`` there is one stratum; without ``weight`` all 1.
+    by : mapping of str to array, optional
+        Grouping columns (domains).
+    calibration : mapping of str to array, optional
+        Post-stratification or raking columns to keep in the cells.
+
+    Returns
+    -------
+    PsuTotals
+    """
+    r = _ratings_matrix(ratings, spec)
+    n_rows = r.shape[0]
+    if n_rows == 0:
+        raise AnalysisError("no responses")
+    w = np.ones(n_rows) if weight is None else np.asarray(weight, dtype=float)
+    _check_rows(r, w, spec)
+    answered = ~np.isnan(r)
+    satisfied = np.isin(r, sorted(spec.satisfied))
+    elem = _element_matrix(spec)
+    n_elem = (answered.astype(np.int32) @ elem) > 0
+    sums = {
+        "n": np.ones(n_rows), "w": w,
+        "ws": satisfied * w[:, None], "wa": answered * w[:, None],
+        "wr": np.where(answered, r, 0.0) * w[:, None],
+        "n_answered": answered.astype(float), "n_element": n_elem.astype(float),
+        "n_any": answered.any(axis=1).astype(float),
+    }
+    by = dict(by or {})
+    calibration = dict(calibration or {})
+    return _build(spec, list(by), list(by.values()), list(calibration),
+                  list(calibration.values()), stratum, psu, sums, n_rows)
+
+
+def _element_matrix(spec: IndexSpec) -> np.ndarray:
+    """Membership matrix M (criteria × elements): M[k, E] = 1 if k ∈ E."""
+    m = np.zeros((len(spec.criteria), len(spec.elements)), dtype=np.int32)
+    k = 0
+    for j, e in enumerate(spec.elements):
+        m[k:k + len(e.criteria), j] = 1
+        k += len(e.criteria)
+    return m
+
+
+def totals_from_table(
+    table: Mapping[str, Sequence],
+    spec: IndexSpec,
+    *,
+    by: Sequence[str] = (),
+    calibration: Sequence[str] = (),
+) -> PsuTotals:
+    """Build :class:`PsuTotals` from an aggregate table (see the module docstring).
+
+    Parameters
+    ----------
+    table : mapping of str to sequence
+        Columns of the aggregate table (a ``pandas.DataFrame`` or a dict of
+        arrays, e.g. from a SQL ``GROUP BY``).
+    spec : IndexSpec
+        Index structure.
+    by : sequence of str
+        Grouping columns present in ``table``.
+    calibration : sequence of str
+        Post-stratification / raking columns present in ``table``.
+
+    Returns
+    -------
+    PsuTotals
+    """
+    crit = spec.criteria
+    need = [*by, *calibration, "stratum", "psu", "n", "w"]
+    need += [f"{k}__{s}" for k in crit for s in ("ws", "wa", "wr", "n")]
+    need += [f"{e.code}__n" for e in spec.elements] + ["OVERALL__n"]
+    missing = [c for c in need if c not in table]
+    if missing:
+        raise AnalysisError(f"aggregate table lacks columns {missing}")
+    col = {c: np.asarray(table[c]) for c in need}
+    n_rows = len(col["n"])
+    if n_rows == 0:
+        raise AnalysisError("aggregate table is empty")
+
+    def mat(suffix: str) -> np.ndarray:
+        return np.column_stack([col[f"{k}__{suffix}"].astype(float) for k in crit])
+
+    sums = {
+        "n": col["n"].astype(float), "w": col["w"].astype(float),
+        "ws": mat("ws"), "wa": mat("wa"), "wr": mat("wr"), "n_answered": mat("n"),
+        "n_element": np.column_stack([col[f"{e.code}__n"].astype(float) for e in spec.elements]),
+        "n_any": col["OVERALL__n"].astype(float),
+    }
+    if np.any(sums["n"] <= 0) or np.any(sums["w"] <= 0):
+        raise AnalysisError("aggregate table has a cell with n <= 0 or w <= 0")
+    return _build(spec, list(by), [col[b] for b in by], list(calibration),
+                  [col[c] for c in calibration], col["stratum"], col["psu"], sums, n_rows)
