@@ -1,21 +1,28 @@
 """SQLAlchemy models, one module per aggregate."""
 
+from app.models.audit import AuditEvent
+from app.models.auth import ROLES, User
 from app.models.base import Base
 from app.models.org import Agency, Service, ServicePoint, service_point_service
 from app.models.response import CHANNELS, RATING_SLOTS, Response, slot_column
 from app.models.survey import PublishedVersionImmutable, Questionnaire, QuestionnaireVersion
+from app.models.volume import DossierVolume
 
 __all__ = [
     "CHANNELS",
     "RATING_SLOTS",
+    "ROLES",
     "Agency",
+    "AuditEvent",
     "Base",
+    "DossierVolume",
     "PublishedVersionImmutable",
     "Questionnaire",
     "QuestionnaireVersion",
     "Response",
     "Service",
     "ServicePoint",
+    "User",
     "service_point_service",
     "slot_column",
 ]
