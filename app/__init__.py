@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import load_config
-from app.extensions import babel, csrf, db, limiter, migrate
+from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.models.base import render_migration_item
 
 LANG_COOKIE = "lang"
@@ -62,6 +62,7 @@ def register_extensions(app: Flask) -> None:
     csrf.init_app(app)
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     limiter.init_app(app)
+    login_manager.init_app(app)
     app.after_request(_remember_language)
 
     @app.before_request
@@ -94,6 +95,7 @@ def register_blueprints(app: Flask) -> None:
     """Register the public, admin, reports and API blueprints."""
     from app.admin import bp as admin_bp
     from app.api import bp as api_bp
+    from app.auth import bp as auth_bp
     from app.public import bp as public_bp
     from app.reports import bp as reports_bp
 
@@ -101,6 +103,7 @@ def register_blueprints(app: Flask) -> None:
     app.register_blueprint(admin_bp, url_prefix="/admin")
     app.register_blueprint(reports_bp, url_prefix="/reports")
     app.register_blueprint(api_bp, url_prefix="/api/v1")
+    app.register_blueprint(auth_bp, url_prefix="/auth")
 
 
 def register_errorhandlers(app: Flask) -> None:
@@ -114,7 +117,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Register the CLI groups (surveys, responses, counters, demo)."""
+    from app.admin.commands import users_cli
     from app.commands import counters_cli, demo_command, responses_cli, surveys_cli
 
-    for command in (surveys_cli, responses_cli, counters_cli, demo_command):
+    for command in (surveys_cli, responses_cli, counters_cli, demo_command, users_cli):
         app.cli.add_command(command)

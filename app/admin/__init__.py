@@ -1,9 +1,14 @@
 """Admin blueprint: agencies, counters, QR posters, questionnaire designer, users, imports.
 
-Its routes arrive with accounts and roles (issue 4); until then it serves nothing,
-so no administrative page can be reached without authentication.
+Every route is guarded by app.auth.guards.requires (role) and, for anything that
+belongs to an agency, ensure_scope (the user's agency subtree), on the server.
 """
 
 from flask import Blueprint
 
-bp = Blueprint("admin", __name__)
+bp = Blueprint("admin", __name__, static_folder="static", static_url_path="/static")
+
+from app.admin import (  # noqa: E402,F401  (routes attach to bp)
+    views_home,
+    views_users,
+)

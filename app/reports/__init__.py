@@ -1,8 +1,12 @@
 """Reports blueprint: dashboards, rankings, exports for leaders.
 
-Its routes arrive with accounts (issue 4) and the leaders' reports (issue 6).
+Every route is guarded by app.auth.guards.requires("reports") and, for an
+agency, ensure_scope: leaders and managers see only their agency's subtree.
+The leaders' reports themselves arrive with issue 6.
 """
 
 from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
+
+from app.reports import views  # noqa: E402,F401  (routes attach to bp)

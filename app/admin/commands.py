@@ -1,0 +1,35 @@
+"""`flask users`: create the first administrator from the command line."""
+
+from __future__ import annotations
+
+import sys
+
+import click
+from flask.cli import with_appcontext
+
+from app.extensions import db
+from app.models.auth import ADMINISTRATOR
+from app.services.accounts import AccountError, create_user
+
+
+@click.group("users")
+def users_cli():
+    """Staff accounts."""
+
+
+@users_cli.command("create-admin")
+@click.option("--email", prompt=True, help="E-mail address (the login name).")
+@click.option("--name", default="", help="Display name.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="ADMIN_PASSWORD", help="Password (prompted when omitted; or ADMIN_PASSWORD).")
+@with_appcontext
+def create_admin(email, name, password):
+    """Create an administrator account."""
+    try:
+        user = create_user(email, password, ADMINISTRATOR, name=name)
+    except AccountError as exc:
+        db.session.rollback()
+        click.echo(f"users: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"users: administrator {user.email} created")

@@ -1,0 +1,96 @@
+"""Accounts and the audit log (administrators only)."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.forms import ActionForm, UserCreateForm, UserEditForm
+from app.admin.views_home import ROLE_NAMES
+from app.auth.guards import requires
+from app.extensions import db
+from app.models import Agency, User
+from app.services.accounts import AccountError, create_user, issue_api_token, list_users, update_user
+from app.services.agency_choices import agency_choices
+from app.services.audit import event_actions, list_events
+
+
+def _fill_choices(form) -> None:
+    form.role.choices = [(role, str(label)) for role, label in ROLE_NAMES.items()]
+    form.agency_id.choices = agency_choices(current_user, g.lang, blank="—")
+
+
+@bp.get("/users")
+@requires("users")
+def users():
+    """Every account."""
+    return render_template("admin/users.html", users=list_users(), form=ActionForm())
+
+
+@bp.route("/users/new", methods=["GET", "POST"])
+@requires("users")
+def user_new():
+    """Create an account."""
+    form = UserCreateForm()
+    _fill_choices(form)
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
+        try:
+            create_user(form.email.data, form.password.data, form.role.data, agency,
+                        form.name.data or "", actor=current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            form.email.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Account created."), "ok")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=None)
+
+
+@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@requires("users")
+def user_edit(user_id: int):
+    """Change an account's role, agency or state."""
+    user = db.session.get(User, user_id) or abort(404)
+    form = UserEditForm(obj=user)
+    _fill_choices(form)
+    if request.method == "GET":
+        form.agency_id.data = user.agency_id or 0
+    if form.validate_on_submit():
+        agency = db.session.get(Agency, form.agency_id.data) if form.agency_id.data else None
+        try:
+            update_user(user, form.role.data, agency, form.active.data, form.name.data or "", current_user)
+        except AccountError as exc:
+            db.session.rollback()
+            form.role.errors.append(str(exc))
+        else:
+            db.session.commit()
+            flash(_("Account saved."), "ok")
+            return redirect(url_for("admin.users"))
+    return render_template("admin/user_form.html", form=form, user=user)
+
+
+@bp.post("/users/<int:user_id>/api-token")
+@requires("users")
+def user_api_token(user_id: int):
+    """Issue a new API token for an account and show it once."""
+    user = db.session.get(User, user_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    token = issue_api_token(user, current_user)
+    db.session.commit()
+    return render_template("admin/api_token.html", user=user, token=token)
+
+
+@bp.get("/audit")
+@requires("audit")
+def audit():
+    """The audit log, newest first."""
+    page = request.args.get("page", 1, type=int)
+    action = request.args.get("action") or None
+    events, total = list_events(page, action)
+    return render_template("admin/audit.html", events=events, total=total, page=page,
+                           action=action, actions=event_actions())

@@ -1,0 +1,29 @@
+"""Report views; issue 6 adds the dashboards. Each one checks role and agency scope."""
+
+from __future__ import annotations
+
+from flask import abort, g, render_template
+from flask_login import current_user
+
+from app.auth.guards import ensure_scope, requires
+from app.extensions import db
+from app.models import Agency
+from app.reports import bp
+from app.services.agency_choices import agency_choices
+from app.services.coverage import agency_coverage
+
+
+@bp.get("/")
+@requires("reports")
+def index():
+    """The agencies whose reports this account may read."""
+    return render_template("reports/index.html", agencies=agency_choices(current_user, g.lang))
+
+
+@bp.get("/agencies/<int:agency_id>")
+@requires("reports")
+def agency(agency_id: int):
+    """An agency's responses and dossiers per month (the response rate)."""
+    row = db.session.get(Agency, agency_id) or abort(404)
+    ensure_scope(row.id)
+    return render_template("reports/agency.html", agency=row, months=agency_coverage(row))

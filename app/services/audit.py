@@ -1,0 +1,42 @@
+"""The audit log: record administrative actions and read them back."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+
+from app.extensions import db
+from app.models import AuditEvent, User
+
+PAGE_SIZE = 100
+
+
+def record_event(actor: User | None, action: str, target: str = "", **detail) -> AuditEvent:
+    """Add an audit event in the caller's transaction (it is stored when the action commits)."""
+    event = AuditEvent(
+        user_id=actor.id if actor is not None else None,
+        actor=actor.email if actor is not None else "system",
+        action=action,
+        target=target[:300],
+        detail=detail,
+    )
+    db.session.add(event)
+    return event
+
+
+def list_events(page: int = 1, action: str | None = None) -> tuple[list[AuditEvent], int]:
+    """One page of events, newest first, and the total count."""
+    query = select(AuditEvent)
+    count = select(func.count()).select_from(AuditEvent)
+    if action:
+        query = query.where(AuditEvent.action == action)
+        count = count.where(AuditEvent.action == action)
+    page = max(page, 1)
+    events = db.session.scalars(
+        query.order_by(AuditEvent.id.desc()).offset((page - 1) * PAGE_SIZE).limit(PAGE_SIZE)
+    ).all()
+    return list(events), db.session.scalar(count) or 0
+
+
+def event_actions() -> list[str]:
+    """The distinct actions in the log, for a filter."""
+    return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))

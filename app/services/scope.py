@@ -1,0 +1,57 @@
+"""Who may do what, and which agencies a user sees: one policy for views, API and reports."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency
+from app.models.auth import ADMINISTRATOR, DESIGNER, LEADER, MANAGER, User
+
+# Capability -> roles holding it. Agency-bound roles hold it only inside their subtree.
+CAPABILITIES: dict[str, frozenset[str]] = {
+    "users": frozenset({ADMINISTRATOR}),
+    "audit": frozenset({ADMINISTRATOR}),
+    "agencies": frozenset({ADMINISTRATOR}),
+    "services": frozenset({ADMINISTRATOR}),
+    "counters": frozenset({ADMINISTRATOR, MANAGER}),
+    "responses": frozenset({ADMINISTRATOR, MANAGER}),
+    "volumes": frozenset({ADMINISTRATOR, MANAGER}),
+    "questionnaires": frozenset({ADMINISTRATOR, DESIGNER}),
+    "reports": frozenset({ADMINISTRATOR, MANAGER, LEADER}),
+    "admin": frozenset({ADMINISTRATOR, DESIGNER, MANAGER}),
+}
+
+
+def may(user: User, capability: str) -> bool:
+    """Whether the user's role holds a capability (agency scope is checked separately)."""
+    return user.role in CAPABILITIES[capability]
+
+
+def subtree_ids(root_id: int) -> set[int]:
+    """The ids of an agency and all its descendants (one query over the whole tree)."""
+    children: dict[int | None, list[int]] = {}
+    for child, parent in db.session.execute(select(Agency.id, Agency.parent_id)):
+        children.setdefault(parent, []).append(child)
+    found, stack = set(), [root_id]
+    while stack:
+        current = stack.pop()
+        if current not in found:
+            found.add(current)
+            stack.extend(children.get(current, ()))
+    return found
+
+
+def visible_agency_ids(user: User) -> set[int] | None:
+    """Agencies a user may act on: None means every agency (administrators, designers)."""
+    if user.role in (ADMINISTRATOR, DESIGNER):
+        return None
+    if user.agency_id is None:
+        return set()
+    return subtree_ids(user.agency_id)
+
+
+def in_scope(user: User, agency_id: int | None) -> bool:
+    """Whether an agency lies inside the user's scope."""
+    visible = visible_agency_ids(user)
+    return visible is None or agency_id in visible
