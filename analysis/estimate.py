@@ -21,6 +21,8 @@ __all__ = ["MEASURES", "IndexTable", "Linearised", "estimate_indices", "linearis
            "group_df", "variance_of"]
 
 MEASURES = ("satisfied", "mean-score")
+#: Standard errors (proportion scale) below this are rounding noise and reported as 0.
+SE_ZERO = 1e-12
 
 
 @dataclass(frozen=True)
@@ -222,7 +224,10 @@ def estimate_indices(
     for m in _measures(measure):
         lin = linearise(totals, m)
         dv = variance_of(lin.u, totals, calibration)
-        parts.append((lin, np.sqrt(np.maximum(dv.var, 0.0)), dv.lonely))
+        se = np.sqrt(np.maximum(dv.var, 0.0))
+        # an exactly zero variance leaves rounding noise of ~1e-16; no real design gets near
+        se[se < SE_ZERO] = 0.0
+        parts.append((lin, se, dv.lonely))
     return _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration)
 
 

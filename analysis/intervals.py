@@ -49,6 +49,11 @@ def _wald(p, se, t, n):
 def _wilson(p, se, t, n):
     m = effective_n(p, se)
     z2 = t * t
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _wilson_bounds(p, t, z2, m)
+
+
+def _wilson_bounds(p, t, z2, m):
     denom = 1 + z2 / m
     centre = (p + z2 / (2 * m)) / denom
     half = t * np.sqrt(p * (1 - p) / m + z2 / (4 * m * m)) / denom
@@ -122,7 +127,7 @@ def confidence_intervals(
     empty = ~np.isfinite(p)
     zero_se = ~empty & (se <= 0)
     low_df = ~empty & (df < 1)
-    few = ~empty & (n < 2) if method == "korn-graubard" else np.zeros_like(empty)
+    few = ~empty & ~zero_se & (n < 2) if method == "korn-graubard" else np.zeros_like(empty)
     ok = ~(empty | zero_se | low_df | few)
     low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
     if ok.any():
