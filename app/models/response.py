@@ -56,6 +56,8 @@ class Response(RatingSlots, Base):
         CheckConstraint("weight IS NULL OR weight > 0", name="weight_positive"),
         Index("ix_response_agency_submitted", "agency_id", "submitted_at"),
         Index("ix_response_version_submitted", "version_id", "submitted_at"),
+        # Burst and repeat checks look at one client's latest responses.
+        Index("ix_response_client_submitted", "client_hash", "submitted_at"),
     )
 
     id: Mapped[int] = mapped_column(
@@ -79,6 +81,8 @@ class Response(RatingSlots, Base):
     weight: Mapped[float | None] = mapped_column(Float)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     suspicious: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Why it is suspicious, comma-separated: honeypot, burst, repeat (see app.services.abuse).
+    flags: Mapped[str | None] = mapped_column(String(64))
     # Salted hash of the client address: enough to spot bursts, not to identify anyone.
     client_hash: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)

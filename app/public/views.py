@@ -2,12 +2,38 @@
 
 from __future__ import annotations
 
-from flask import abort, jsonify, render_template
+from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_limiter.util import get_remote_address
+from flask_wtf.csrf import CSRFError
 
+from app.extensions import limiter
 from app.public import bp
+from app.public.survey import (
+    counter_not_found,
+    no_questionnaire,
+    parse_submission,
+    render_survey,
+    survey_context,
+)
 from app.services.health import check_database
 from app.services.org import agency_tree, find_counter_by_token
+from app.services.receipts import ReceiptError, dossier_rated, read_receipt_code
+from app.services.submit import response_stored, submit_response
+
+
+def _limit_key() -> str:
+    """Rate limits count per client and per counter (or receipt)."""
+    args = request.view_args or {}
+    return f"{get_remote_address()}|{args.get('token') or 'receipt'}"
+
+
+def _survey_limit() -> str:
+    return current_app.config.get("SURVEY_RATE_LIMIT", "10 per minute;60 per hour")
+
+
+def _kiosk_limit() -> str:
+    return current_app.config.get("KIOSK_RATE_LIMIT", "60 per minute;600 per hour")
 
 
 @bp.get("/")
@@ -30,10 +56,110 @@ def healthz():
     return jsonify(body), 200 if ok else 503
 
 
-@bp.get("/s/<token>")
-def survey_landing(token: str):
-    """The counter's QR address: which agency and counter is rated, with its questionnaire."""
+@bp.route("/s/<token>", methods=["GET", "POST"])
+@limiter.limit(_survey_limit, key_func=_limit_key, methods=["POST"])
+def survey(token: str):
+    """The counter's QR address: the questionnaire, and its submission."""
+    return _survey_or_submit(token, "qr")
+
+
+@bp.route("/k/<token>", methods=["GET", "POST"])
+@limiter.limit(_kiosk_limit, key_func=_limit_key, methods=["POST"])
+def kiosk(token: str):
+    """Kiosk mode for a tablet on the counter: the same questionnaire, reset after each person."""
+    page = _survey_or_submit(token, "kiosk")
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+def _survey_or_submit(token: str, channel: str):
     counter = find_counter_by_token(token)
     if counter is None:
+        return counter_not_found()
+    context = survey_context(counter, channel)
+    if context is None:
+        return no_questionnaire(counter, channel)
+    if request.method == "GET":
+        return render_survey(context)
+    outcome = submit_response(parse_submission(context))
+    if outcome.thanked:
+        endpoint = "public.kiosk_thanks" if channel == "kiosk" else "public.thanks"
+        return redirect(url_for(endpoint, token=token if channel == "kiosk" else None,
+                                n=request.form.get("nonce", "")), code=303)
+    return render_survey(context, outcome=outcome)
+
+
+@bp.route("/r/<code>", methods=["GET", "POST"])
+@limiter.limit(_survey_limit, key_func=_limit_key, methods=["POST"])
+def receipt(code: str):
+    """A receipt's QR code: rate one dossier, once; the response is marked verified."""
+    try:
+        found = read_receipt_code(code)
+    except ReceiptError as exc:
+        status = 410 if exc.reason == "expired" else 404
+        return render_template("public/receipt_problem.html", reason=exc.reason), status
+    context = survey_context(found.counter, "qr", receipt=found)
+    if context is None:
+        return no_questionnaire(found.counter, "qr")
+    if request.method == "GET" and dossier_rated(found):
+        return render_template("public/receipt_problem.html", reason="rated"), 409
+    if request.method == "GET":
+        return render_survey(context)
+    outcome = submit_response(parse_submission(context))
+    if outcome.thanked:
+        return redirect(url_for("public.thanks", n=request.form.get("nonce", "")), code=303)
+    if outcome.status == "dossier_rated":
+        return render_template("public/receipt_problem.html", reason="rated"), 409
+    return render_survey(context, outcome=outcome)
+
+
+@bp.get("/thanks")
+def thanks():
+    """Thank the citizen, but only for a response that is stored."""
+    if not response_stored(request.args.get("n", "")):
+        return redirect(url_for("public.home"))
+    return render_template("public/thanks.html")
+
+
+@bp.get("/k/<token>/thanks")
+def kiosk_thanks(token: str):
+    """The kiosk's thank-you, which returns to an empty form by itself."""
+    if not response_stored(request.args.get("n", "")):
+        return redirect(url_for("public.kiosk", token=token))
+    page = current_app.make_response(render_template("kiosk/thanks.html", token=token))
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@bp.get("/k/<token>/session")
+def kiosk_session(token: str):
+    """A fresh CSRF token for the kiosk to send answers it queued while offline."""
+    from flask_wtf.csrf import generate_csrf
+
+    if find_counter_by_token(token) is None:
         abort(404)
-    return render_template("public/landing.html", counter=counter)
+    page = jsonify(csrf=generate_csrf())
+    page.headers["Cache-Control"] = "no-store"
+    return page
+
+
+@bp.get("/k/sw.js")
+def kiosk_service_worker():
+    """The kiosk's service worker, served under /k/ so that its scope covers every kiosk page."""
+    page = current_app.send_static_file("kiosk-sw.js")
+    page.headers["Content-Type"] = "text/javascript; charset=utf-8"
+    page.headers["Cache-Control"] = "no-cache"
+    return page
+
+
+@bp.errorhandler(CSRFError)
+def csrf_failed(error: CSRFError):
+    """An expired or missing CSRF token: keep the citizen's answers and ask to send again."""
+    token = (request.view_args or {}).get("token")
+    counter = find_counter_by_token(token) if token and request.endpoint in (
+        "public.survey", "public.kiosk") else None
+    context = survey_context(counter, "kiosk" if request.endpoint == "public.kiosk" else "qr") \
+        if counter else None
+    if context is None:
+        return render_template("errors/error.html", code=400, error=error), 400
+    return render_survey(context, notice="expired", status=400)

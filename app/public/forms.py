@@ -1,0 +1,100 @@
+"""The survey form as the templates draw it: sections of questions with their choices, in one language."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from flask import request
+from flask_babel import gettext as _
+
+from analysis.questionnaire import Question, Questionnaire
+
+# Question fields carry a prefix a question code can never have, so no code
+# collides with csrf_token, nonce, version_id or the honeypot.
+FIELD_PREFIX = "q-"
+HONEYPOT = "website"
+
+
+@dataclass(frozen=True)
+class QuestionView:
+    """One question ready to draw: a fieldset with a legend and its choices."""
+
+    number: int
+    code: str
+    type: str
+    text: str
+    required: bool
+    choices: tuple[tuple[str, str], ...]
+    min_value: float | None = None
+    max_value: float | None = None
+
+    @property
+    def field(self) -> str:
+        """The form field name."""
+        return FIELD_PREFIX + self.code
+
+
+@dataclass(frozen=True)
+class Section:
+    """A titled group of questions (a SIPAS element, or the general questions)."""
+
+    title: str
+    questions: tuple[QuestionView, ...]
+
+
+def _text(texts: dict[str, str] | None, lang: str, default: str) -> str:
+    if not texts:
+        return ""
+    return texts.get(lang) or texts.get(default) or next(iter(texts.values()))
+
+
+def _choices(question: Question, questionnaire: Questionnaire, lang: str) -> tuple[tuple[str, str], ...]:
+    default = questionnaire.default_language
+    if question.type == "likert":
+        scale = questionnaire.scale
+        labels = scale.labels.get(lang) or scale.labels.get(default) or ()
+        return tuple((str(i), labels[i - 1] if i <= len(labels) else str(i))
+                     for i in range(1, scale.points + 1))
+    if question.type == "yesno":
+        return (("yes", _("Yes")), ("no", _("No")))
+    if question.type == "nps":
+        ends = {0: _("not at all likely"), 10: _("extremely likely")}
+        return tuple((str(i), ends.get(i, "")) for i in range(11))
+    return tuple((o.value, _text(o.label, lang, default)) for o in question.options)
+
+
+def survey_sections(questionnaire: Questionnaire, lang: str) -> list[Section]:
+    """The questionnaire's elements, then its other questions, numbered in order."""
+    groups = [(_text(e.title, lang, questionnaire.default_language), e.questions)
+              for e in questionnaire.elements]
+    if questionnaire.questions:
+        groups.append((_("General questions"), questionnaire.questions))
+    sections, number = [], 0
+    for title, questions in groups:
+        views = []
+        for question in questions:
+            number += 1
+            views.append(QuestionView(
+                number, question.code, question.type,
+                _text(question.text, lang, questionnaire.default_language),
+                question.required, _choices(question, questionnaire, lang),
+                question.min_value, question.max_value,
+            ))
+        sections.append(Section(title, tuple(views)))
+    return sections
+
+
+def read_answers(questionnaire: Questionnaire) -> dict[str, list[str]]:
+    """The posted values of every question, keyed by question code."""
+    return {q.code: request.form.getlist(FIELD_PREFIX + q.code) for q in questionnaire.all_questions()}
+
+
+def error_message(code: str, question: QuestionView | None = None) -> str:
+    """Words for an answer error code, in the citizen's language."""
+    if code == "required":
+        return _("Please answer this question.")
+    if code == "too_long":
+        return _("This answer is too long; please shorten it.")
+    if question is not None and question.type == "number":
+        return _("Please enter a number in the allowed range.")
+    return _("Please choose one of the answers shown.")
