@@ -40,7 +40,10 @@ def _inject_nav() -> dict:
         views = current_app.view_functions
         return [(e, label) for e, label, cap in NAV if e in views and may(current_user, cap)]
 
-    return {"admin_nav": admin_nav, "role_names": ROLE_NAMES}
+    def admin_may(capability: str) -> bool:
+        return current_user.is_authenticated and may(current_user, capability)
+
+    return {"admin_nav": admin_nav, "admin_may": admin_may, "role_names": ROLE_NAMES}
 
 
 @bp.get("/")

@@ -1,0 +1,44 @@
+"""Turning an uploaded file into text, and an import report into a page."""
+
+from __future__ import annotations
+
+import io
+
+from flask import render_template
+from werkzeug.datastructures import FileStorage
+
+from app.extensions import db
+from app.services.responses_csv import ImportReport
+
+
+class UploadError(ValueError):
+    """The upload is not UTF-8 text."""
+
+
+def text_stream(upload: FileStorage) -> io.StringIO:
+    """The upload as text (UTF-8, with or without a byte-order mark)."""
+    try:
+        return io.StringIO(upload.read().decode("utf-8-sig"), newline="")
+    except UnicodeDecodeError as exc:
+        raise UploadError(f"{upload.filename}: the file is not UTF-8 text") from exc
+
+
+def finish_import(report: ImportReport, title: str, back: str):
+    """Commit a clean import or roll everything back, and show the report."""
+    if report.ok:
+        db.session.commit()
+    else:
+        db.session.rollback()
+    status = 200 if report.ok else 422
+    return render_template("admin/import_report.html", report=report, title=title, back=back), status
+
+
+def run_import(form, importer, title: str, back: str, **kwargs):
+    """Validate an upload form, run an importer over the file and show its report."""
+    try:
+        stream = text_stream(form.file.data)
+    except UploadError as exc:
+        report = ImportReport()
+        report.add(str(exc))
+        return finish_import(report, title, back)
+    return finish_import(importer(stream, form.file.data.filename or "upload.csv", **kwargs), title, back)

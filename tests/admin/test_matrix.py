@@ -1,0 +1,118 @@
+"""Role × route × agency scope: every admin and report route answers 200 or 403 as the policy says."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.admin.conftest import login_as
+
+ALL = ("administrator", "designer", "manager", "leader")
+ADMIN = ("administrator",)
+ORG = ("administrator", "manager")
+
+# (path, roles allowed inside the scope, whether the path names an agency-bound object).
+# "{in}" / "{out}" are agency ids inside / outside the manager's and leader's district;
+# "{cin}" / "{cout}" are counters there.
+ROUTES = [
+    ("/admin/", ("administrator", "designer", "manager"), False),
+    ("/admin/users", ADMIN, False),
+    ("/admin/users/new", ADMIN, False),
+    ("/admin/audit", ADMIN, False),
+    ("/admin/agencies", ORG, False),
+    ("/admin/agencies/new", ADMIN, False),
+    ("/admin/agencies/import", ADMIN, False),
+    ("/admin/services", ADMIN, False),
+    ("/admin/services/new", ADMIN, False),
+    ("/admin/counters", ORG, False),
+    ("/admin/counters/new", ORG, False),
+    ("/admin/counters/import", ORG, False),
+    ("/admin/counters?agency={X}", ORG, True),
+    ("/admin/agencies/{X}/posters", ORG, True),
+    ("/admin/counters/{C}", ORG, True),
+    ("/admin/counters/{C}/qr.png", ORG, True),
+    ("/admin/counters/{C}/qr.svg", ORG, True),
+    ("/admin/counters/{C}/poster", ORG, True),
+    ("/reports/", ("administrator", "manager", "leader"), False),
+    ("/reports/agencies/{X}", ("administrator", "manager", "leader"), True),
+]
+OPTIONAL_ROUTES = [
+    ("/admin/questionnaires", ("administrator", "designer"), False),
+    ("/admin/responses", ORG, False),
+    ("/admin/responses/import", ORG, False),
+    ("/admin/responses/paper", ORG, False),
+    ("/admin/volumes", ORG, False),
+    ("/admin/volumes/import", ORG, False),
+]
+SCOPED_ROLES = ("manager", "leader")
+
+
+def _cases():
+    for path, allowed, bound in ROUTES + OPTIONAL_ROUTES:
+        for role in ALL:
+            if bound:
+                yield path, role, "inside", role in allowed
+                # Outside the subtree only unscoped roles keep access.
+                yield path, role, "outside", role in allowed and role not in SCOPED_ROLES
+            else:
+                yield path, role, "-", role in allowed
+
+
+def _url(path: str, tree, where: str) -> str:
+    agency = tree.commune if where != "outside" else tree.department
+    counter = tree.counter_in if where != "outside" else tree.counter_out
+    return path.replace("{X}", str(agency.id)).replace("{C}", str(counter.id))
+
+
+def _built(app, path: str) -> bool:
+    if "{" in path:
+        return True
+    return path.split("?")[0] in {r.rule for r in app.url_map.iter_rules()}
+
+
+# One test per role keeps the matrix fast (one app, one tree); a failure lists every wrong cell.
+@pytest.mark.parametrize("role", ALL)
+def test_get_routes(app, client, tree, role):
+    login_as(client, tree.users[role])
+    wrong, checked = [], 0
+    for path, who, where, allowed in _cases():
+        if who != role or not _built(app, path):
+            continue
+        checked += 1
+        url = _url(path, tree, where)
+        status = client.get(url).status_code
+        if status != (200 if allowed else 403):
+            wrong.append(f"{role} {where} {url}: {status}")
+    assert wrong == []
+    assert checked >= len(ROUTES)
+
+
+def test_anonymous_is_sent_to_login(client, tree):
+    for path, _allowed, _bound in ROUTES:
+        response = client.get(_url(path, tree, "inside"))
+        assert response.status_code == 302 and "/auth/login" in response.headers["Location"], path
+
+
+@pytest.mark.parametrize(("role", "where", "status"), [
+    ("administrator", "outside", 302), ("manager", "inside", 302), ("manager", "outside", 403),
+    ("leader", "inside", 403), ("designer", "inside", 403),
+])
+def test_post_routes_check_scope(client, tree, role, where, status):
+    counter = tree.counter_in if where == "inside" else tree.counter_out
+    login_as(client, tree.users[role])
+    for action in ("rotate", "revoke", "active"):
+        assert client.post(f"/admin/counters/{counter.id}/{action}").status_code == status
+    edit = client.post(f"/admin/counters/{counter.id}", data={"code": "X", "agency_id": counter.agency_id,
+                                                               "name_vi": "a", "name_en": "b"})
+    assert edit.status_code == (200 if status == 302 else status)
+
+
+def test_manager_cannot_move_a_counter_out_of_scope(client, tree):
+    login_as(client, tree.users["manager"])
+    response = client.post(f"/admin/counters/{tree.counter_in.id}", data={
+        "code": "X1-Q1", "agency_id": tree.department.id, "name_vi": "a", "name_en": "b",
+        "questionnaire_id": 0})
+    # The department is not even offered as a choice to the manager.
+    assert response.status_code in (200, 403)
+    from app.extensions import db
+    db.session.refresh(tree.counter_in)
+    assert tree.counter_in.agency_id == tree.commune.id
