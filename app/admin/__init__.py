@@ -12,5 +12,6 @@ from app.admin import (  # noqa: E402,F401  (routes attach to bp)
     views_home,
     views_org,
     views_qr,
+    views_responses,
     views_users,
 )

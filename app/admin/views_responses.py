@@ -1,0 +1,95 @@
+"""Responses: CSV import from the browser and fast entry of paper questionnaires."""
+
+from __future__ import annotations
+
+from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_login import current_user
+
+from app.admin import bp
+from app.admin.forms import PaperForm, UploadForm
+from app.admin.uploads import run_import
+from app.auth.guards import ensure_scope, requires
+from app.extensions import db
+from app.models import ServicePoint
+from app.services.agencies_admin import list_counters
+from app.services.questionnaires import questionnaire_of
+from app.services.response_upload import import_responses_for, new_nonce, submit_paper
+from app.services.responses_csv import DESIGN_COLUMNS
+from app.services.submit import published_version_for
+
+ERROR_TEXT = {
+    "required": "required",
+    "invalid": "not an allowed value",
+    "too_long": "too long",
+}
+
+
+@bp.get("/responses")
+@requires("responses")
+def responses():
+    """Ways to add responses."""
+    return render_template("admin/responses.html")
+
+
+@bp.route("/responses/import", methods=["GET", "POST"])
+@requires("responses")
+def responses_import():
+    """Import a responses CSV (FORMATS.md §2): every row checked, all or nothing."""
+    title = _("Import responses")
+    form = UploadForm()
+    if form.validate_on_submit():
+        return run_import(form, import_responses_for, title, url_for("admin.responses_import"),
+                          actor=current_user)
+    return render_template("admin/import_form.html", form=form, title=title, columns=DESIGN_COLUMNS,
+                           action=url_for("admin.responses_import"),
+                           note=_("…followed by one column per question code."))
+
+
+def _hint(question, scale) -> str:
+    if question.type == "likert":
+        return f"1–{scale.points}"
+    if question.type == "nps":
+        return "0–10"
+    if question.type == "yesno":
+        return "y / n"
+    if question.type in ("single", "multi"):
+        values = " · ".join(question.option_values())
+        return values + (" (a;b)" if question.type == "multi" else "")
+    return ""
+
+
+def _paper_counter() -> ServicePoint | None:
+    counter_id = request.values.get("counter_id", type=int)
+    if not counter_id:
+        return None
+    counter = db.session.get(ServicePoint, counter_id) or abort(404)
+    ensure_scope(counter.agency_id)
+    return counter
+
+
+@bp.route("/responses/paper", methods=["GET", "POST"])
+@requires("responses")
+def responses_paper():
+    """Type in paper questionnaires, one after another, from the keyboard."""
+    form = PaperForm()
+    counters = [c for c in list_counters(current_user) if c.active and c.questionnaire_id]
+    form.counter_id.choices = [(c.id, f"{c.code} · {c.name(g.lang)}") for c in counters]
+    counter = _paper_counter()
+    version = published_version_for(counter) if counter else None
+    questionnaire = questionnaire_of(version) if version else None
+    errors: dict[str, str] = {}
+    if request.method == "POST" and questionnaire is not None and form.validate_on_submit():
+        fields = {q.code: request.form.get(q.code, "") for q in questionnaire.all_questions()}
+        outcome = submit_paper(counter, version.id, questionnaire, fields, request.form.get("nonce", ""),
+                               request.form.get("service", ""), current_user)
+        if outcome.thanked:
+            flash(_("Saved. Next questionnaire."), "ok")
+            return redirect(url_for("admin.responses_paper", counter_id=counter.id))
+        errors = {code: ERROR_TEXT.get(code_error, code_error) for code, code_error in outcome.errors.items()}
+        if outcome.status == "outdated":
+            flash(_("The questionnaire changed; please enter this form again."), "error")
+    questions = questionnaire.all_questions() if questionnaire else ()
+    rows = [(q, _hint(q, questionnaire.scale)) for q in questions]
+    return render_template("admin/paper.html", form=form, counter=counter, version=version, rows=rows,
+                           errors=errors, nonce=request.form.get("nonce") or new_nonce(), values=request.form)
