@@ -28,7 +28,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
-from app.models import Agency, Response, ServicePoint  # noqa: E402
+from app.models import Agency, ServicePoint  # noqa: E402
 from app.services.aggregates import criterion_totals  # noqa: E402
 from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, rating_slots, validate_file  # noqa: E402
 
@@ -68,7 +68,6 @@ def setup_org(version) -> tuple[list[int], list[int]]:
 
 def load_rows(cols, version_id, agency_ids, counter_ids, slots) -> float:
     """Bulk-load the responses (COPY on PostgreSQL, executemany on SQLite); return seconds."""
-    n = len(cols["agency"])
     names = ["uid", "version_id", "agency_id", "service_point_id", "channel", "submitted_at",
              "received_at", "stratum", "psu", "weight", "verified", "suspicious", "answers"]
     names += [f"r{slot}" for slot in slots]
@@ -196,7 +195,8 @@ def main() -> None:
                 connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
     out = io.StringIO()
     out.write("| database | responses | load (s) | full scan COUNT(*) (s) | by agency × 22 criteria (s) "
-              "| first run (s) | by agency × stratum × PSU (s) | aggregate / scan |\n|---|---|---|---|---|---|---|---|\n")
+              "| first run (s) | by agency × stratum × PSU (s) | aggregate / scan |\n")
+    out.write("|---|---|---|---|---|---|---|---|\n")
     for r in results:
         out.write(f"| {r['database']} | {r['responses']:,} | {r['load_s']:.1f} | {r['scan_s']:.2f} | "
                   f"{r['agency_x_criterion_s']:.2f} | {r['agency_x_criterion_first_s']:.2f} | "
