@@ -1,7 +1,7 @@
-"""Public blueprint: home page, health check, QR landing, survey form, thank-you."""
+"""Public blueprint: home page, health check, QR survey, receipt codes, kiosk mode, thank-you."""
 
 from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from app.public import views  # noqa: E402,F401  (routes attach to bp)
+from app.public import cli, views  # noqa: E402,F401  (routes and commands attach to bp)
