@@ -20,7 +20,7 @@ $(VENV)/.test: requirements.txt requirements-test.txt | $(BIN)/python
 	touch $@ $(VENV)/.runtime
 
 translations: $(VENV)/.runtime
-	$(BIN)/pybabel compile --use-fuzzy -q -d app/translations
+	$(BIN)/pybabel compile --statistics -d app/translations
 
 setup: $(VENV)/.runtime translations
 
