@@ -14,4 +14,5 @@ from app.admin import (  # noqa: E402,F401  (routes attach to bp)
     views_qr,
     views_responses,
     views_users,
+    views_volumes,
 )
