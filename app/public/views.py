@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
@@ -146,10 +148,9 @@ def kiosk_session(token: str):
 @bp.get("/k/sw.js")
 def kiosk_service_worker():
     """The kiosk's service worker, served under /k/ so that its scope covers every kiosk page."""
-    page = current_app.send_static_file("kiosk-sw.js")
-    page.headers["Content-Type"] = "text/javascript; charset=utf-8"
-    page.headers["Cache-Control"] = "no-cache"
-    return page
+    script = Path(current_app.static_folder, "kiosk-sw.js").read_bytes()
+    return current_app.response_class(script, mimetype="text/javascript",
+                                      headers={"Cache-Control": "no-cache"})
 
 
 @bp.errorhandler(CSRFError)
