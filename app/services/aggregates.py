@@ -11,7 +11,8 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sqlalchemy import Integer, and_, cast, func, literal, select
+import numpy as np
+from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, select
 
 from analysis.questionnaire import Questionnaire
 from app.extensions import db
@@ -93,3 +94,60 @@ def criterion_totals(
                 float(cell[3] or 0) if rating_sums else None,
             ))
     return out
+
+
+def _answered_any(ratings: list) -> object:
+    """1 when at least one of the ratings is answered, else 0 (as an SQL expression)."""
+    return case((or_(*(r.is_not(None) for r in ratings)), 1), else_=0)
+
+
+def psu_totals_table(
+    version_id: int,
+    questionnaire: Questionnaire,
+    by: Sequence[str] = ("agency",),
+    where: Sequence = (),
+    weighted: bool = True,
+) -> dict[str, np.ndarray]:
+    """The aggregate table of analysis.totals (group × stratum × PSU) computed by the database.
+
+    Column names follow the contract in analysis/totals.py: n, w, K__ws, K__wa, K__wr,
+    K__n per criterion, E__n per element and OVERALL__n. A response without a
+    stratum falls in one stratum "-"; without a PSU it is its own PSU (FORMATS.md §3).
+    """
+    slots = rating_slots(questionnaire)
+    satisfied = sorted(questionnaire.scale.satisfied)
+    weight = func.coalesce(Response.weight, 1.0) if weighted else literal(1.0)
+    ratings = {code: getattr(Response, slot_column(slots[code])) for code in questionnaire.likert_codes()}
+    stratum = func.coalesce(Response.stratum, "-").label("stratum")
+    psu = func.coalesce(Response.psu, "#" + cast(Response.id, String)).label("psu")
+    keys = [GROUP_COLUMNS[name].label(name) for name in by] + [stratum, psu]
+    measures = [func.count().label("n"), func.sum(weight).label("w")]
+    for code, rating in ratings.items():
+        is_sat = _is_satisfied(rating, satisfied, questionnaire.scale.points)
+        measures += [
+            func.sum(weight * cast(is_sat, Integer)).label(f"{code}__ws"),
+            func.sum(weight * cast(rating.is_not(None), Integer)).label(f"{code}__wa"),
+            func.sum(weight * func.coalesce(rating, 0)).label(f"{code}__wr"),
+            func.count(rating).label(f"{code}__n"),
+        ]
+    for element in questionnaire.elements:
+        members = [ratings[q.code] for q in element.questions if q.code in ratings]
+        if members:
+            measures.append(func.sum(_answered_any(members)).label(f"{element.code}__n"))
+    measures.append(func.sum(_answered_any(list(ratings.values()))).label("OVERALL__n"))
+    query = (
+        select(*keys, *measures)
+        .where(and_(Response.version_id == version_id, *where))
+        .group_by(*keys[: len(by)], stratum, psu)
+    )
+    result = db.session.execute(query)
+    names = list(result.keys())
+    rows = result.all()
+    columns = list(zip(*rows, strict=True)) if rows else [() for _ in names]
+    table = {}
+    for name, values in zip(names, columns, strict=True):
+        if name in by or name in ("stratum", "psu"):
+            table[name] = np.array(values, dtype=object)
+        else:
+            table[name] = np.array([0.0 if v is None else float(v) for v in values])
+    return table
