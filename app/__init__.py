@@ -12,6 +12,7 @@ from sqlalchemy.engine import Engine
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
 from app.models.base import render_migration_item
+from app.security import init_app as init_security_headers
 
 LANG_COOKIE = "lang"
 
@@ -63,6 +64,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     limiter.init_app(app)
     login_manager.init_app(app)
+    init_security_headers(app)
     app.after_request(_remember_language)
 
     @app.before_request
