@@ -93,7 +93,7 @@
     done.querySelector("[data-queued]").hidden = sent;
     done.focus();
     await showCount();
-    setTimeout(reset, 4000);
+    setTimeout(reset, (+root.dataset.thanks || 4) * 1000);
   });
 
   ["pointerdown", "keydown", "input", "change", "scroll"].forEach(function (t) {
