@@ -1,4 +1,4 @@
-"""Security headers on every response: CSP, frame protection, nosniff, referrer, HSTS.
+"""Security headers on every response (CSP, frames, nosniff, referrer, HSTS); trusted proxies.
 
 The pages load scripts and styles only from our own origin, never inline, so
 an injected `<script>` or `onclick=` does not run even if escaping ever
@@ -17,8 +17,12 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import os
 
 from flask import Flask, current_app, request
+from werkzeug.middleware.proxy_fix import ProxyFix
+
+from app.config import ConfigError
 
 KIOSK_PREFIX = "/k/"
 POSTER_ENDPOINTS = frozenset({"admin.counter_poster", "admin.agency_posters"})
@@ -70,6 +74,27 @@ def _add_headers(response):
     return response
 
 
+def forwarded_hops(app: Flask) -> int:
+    """How many reverse proxies (nginx = 1) stand in front of gunicorn; 0 trusts no X-Forwarded-* header.
+
+    Read from the FORWARDED_HOPS setting, or the environment while app/config.py does not carry it.
+    """
+    value = app.config.get("FORWARDED_HOPS", os.environ.get("FORWARDED_HOPS", "0"))
+    try:
+        hops = int(value)
+    except (TypeError, ValueError):
+        hops = -1
+    if hops < 0:
+        raise ConfigError(f"FORWARDED_HOPS must be a whole number of proxies, got {value!r}")
+    return hops
+
+
 def init_app(app: Flask) -> None:
-    """Add the security headers to every response of `app`."""
+    """Add the security headers to every response of `app`; trust the configured proxies only."""
     app.after_request(_add_headers)
+    hops = forwarded_hops(app)
+    if hops:
+        # Behind nginx every request comes from 127.0.0.1: without this, rate limits and the
+        # salted client hash would lump all citizens together. Without a proxy the header is
+        # the client's own words, so it is ignored (hops = 0, the default).
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=hops, x_proto=hops)

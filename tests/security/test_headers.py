@@ -80,3 +80,34 @@ def test_production_adds_hsts_and_secure_cookies(monkeypatch, tmp_path, database
     assert response.headers["Strict-Transport-Security"].startswith("max-age=31536000")
     cookie = response.headers.get("Set-Cookie", "")
     assert "Secure" in cookie and "HttpOnly" in cookie and "SameSite=Lax" in cookie
+
+
+def test_forwarded_for_is_ignored_without_a_proxy(client):
+    from flask import request
+
+    seen = []
+    client.application.add_url_rule("/whoami", "whoami", lambda: seen.append(request.remote_addr) or "")
+    client.get("/whoami", headers={"X-Forwarded-For": "203.0.113.9"})
+    assert seen == ["127.0.0.1"]
+
+
+def test_forwarded_for_is_read_from_one_trusted_proxy(monkeypatch, tmp_path, database_url, _schema):
+    from flask import request
+
+    monkeypatch.setenv("FORWARDED_HOPS", "1")
+    app = create_app({"TESTING": True, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path),
+                      "SQLALCHEMY_DATABASE_URI": database_url})
+    seen = []
+    app.add_url_rule("/whoami", "whoami", lambda: seen.append((request.remote_addr, request.scheme)) or "")
+    # A client's forged first entry is not believed: nginx appends the real address last.
+    app.test_client().get("/whoami", headers={"X-Forwarded-For": "10.9.9.9, 203.0.113.9",
+                                              "X-Forwarded-Proto": "https"})
+    assert seen == [("203.0.113.9", "https")]
+
+
+def test_a_bad_forwarded_hops_is_a_clear_error(monkeypatch, tmp_path):
+    from app.config import ConfigError
+
+    monkeypatch.setenv("FORWARDED_HOPS", "nginx")
+    with pytest.raises(ConfigError, match="FORWARDED_HOPS"):
+        create_app({"TESTING": True, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path)})
