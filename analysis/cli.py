@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import importlib
 import io
 import json
 import sys
+import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,7 +21,7 @@ import numpy as np
 
 from .compare import compare_groups, compare_to_all, rank_groups, trend
 from .errors import AnalysisError
-from .estimate import MEASURES, estimate_indices
+from .estimate import MEASURES, IndexTable, estimate_indices
 from .intervals import CI_METHODS
 from .io import DataError, read_population, read_responses, responses_to_totals
 from .reporting import ReportingRules
@@ -100,6 +102,9 @@ def _load(args):
     """Questionnaire, totals and calibration for the common options."""
     from .questionnaire import load_questionnaire
 
+    # scipy.special takes ~0.5 s to import; do it on the other core while pandas parses
+    threading.Thread(target=importlib.import_module, args=("scipy.special",),
+                     daemon=True).start()
     spec = IndexSpec.from_questionnaire(load_questionnaire(args.questionnaire))
     margins = _margins(args)
     calib = list(dict.fromkeys(c for m, _ in margins for c in m.columns))
@@ -129,7 +134,7 @@ def _indices(args) -> tuple[list[dict], dict]:
     _, totals, cal = _load(args)
     table = estimate_indices(totals, measure=args.measure, ci_level=args.ci_level,
                              ci_method=args.ci_method, calibration=cal, rules=_rules(args))
-    return table.records(), {**table.meta, "measure": args.measure}
+    return table, {**table.meta, "measure": args.measure}
 
 
 def _diff_records(diff, keyname="comparison") -> list[dict]:
@@ -236,12 +241,17 @@ def _cell(value):
     return "" if value is None else value
 
 
-def _write(args, records: list[dict], meta: dict) -> None:
-    if args.format == "json":
+def _write(args, records, meta: dict) -> None:
+    """Write records (a list, or an IndexTable with its fast JSON encoder)."""
+    fast = isinstance(records, IndexTable)
+    if args.format == "json" and fast:
+        meta_text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
+        text = f'{{"results": {records.results_json()}, "meta": {meta_text}}}\n'
+    elif args.format == "json":
         text = json.dumps({"results": records, "meta": meta}, ensure_ascii=False,
                           allow_nan=False) + "\n"
     else:
-        text = _csv_text(records)
+        text = _csv_text(records.records() if fast else records)
     if args.output:
         Path(args.output).write_text(text, encoding="utf-8")
     else:

@@ -12,7 +12,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from scipy import stats
 
 from .errors import AnalysisError
 from .estimate import group_df, linearise
@@ -63,12 +62,14 @@ class Difference:
 
 
 def _finish(measure, lin, labels, est, var, df, ci_level) -> Difference:
+    from scipy import special
+
     se = np.sqrt(np.maximum(var, 0.0))
     df = np.broadcast_to(np.asarray(df, float)[:, None], est.shape)
-    t = np.where(df >= 1, stats.t.ppf(1 - (1 - ci_level) / 2, np.maximum(df, 1)), np.nan)
+    t = np.where(df >= 1, special.stdtrit(np.maximum(df, 1), 1 - (1 - ci_level) / 2), np.nan)
     with np.errstate(divide="ignore", invalid="ignore"):
         tstat = np.where(se > 0, est / se, np.where(est == 0, 0.0, np.inf))
-        p = np.where(df >= 1, 2 * stats.t.sf(np.abs(tstat), np.maximum(df, 1)), np.nan)
+        p = np.where(df >= 1, 2 * special.stdtr(np.maximum(df, 1), -np.abs(tstat)), np.nan)
     return Difference(measure, lin.levels, lin.codes, tuple(labels), 100 * est, 100 * se,
                       np.asarray(df[:, 0]), 100 * (est - t * se), 100 * (est + t * se), p)
 

@@ -7,11 +7,17 @@ t quantiles with the design degrees of freedom, as FORMATS.md §3 fixes.
 from __future__ import annotations
 
 import numpy as np
-from scipy import stats
 
 from .errors import AnalysisError
 
 __all__ = ["CI_METHODS", "Intervals", "confidence_intervals", "effective_n"]
+
+
+def _special():
+    """scipy.special, imported on first use (it costs ~0.5 s of start-up)."""
+    from scipy import special
+
+    return special
 
 CI_METHODS = ("logit", "wald", "wilson", "korn-graubard")
 
@@ -39,7 +45,7 @@ def _logit(p, se, t, n):
     q = np.clip(p, 1e-300, 1 - 1e-16)
     half = t * se / (q * (1 - q))
     lg = np.log(q) - np.log1p(-q)
-    return stats.logistic.cdf(lg - half), stats.logistic.cdf(lg + half)
+    return _special().expit(lg - half), _special().expit(lg + half)
 
 
 def _wald(p, se, t, n):
@@ -62,10 +68,11 @@ def _wilson_bounds(p, t, z2, m):
 
 def _korn_graubard(p, se, t, n, df, alpha):
     with np.errstate(invalid="ignore", divide="ignore"):
-        ratio = stats.t.ppf(alpha / 2, n - 1) / stats.t.ppf(alpha / 2, df)
+        sc = _special()
+        ratio = sc.stdtrit(n - 1, alpha / 2) / sc.stdtrit(df, alpha / 2)
     m = effective_n(p, se) * ratio * ratio
-    low = stats.beta.ppf(alpha / 2, m * p, m * (1 - p) + 1)
-    high = stats.beta.ppf(1 - alpha / 2, m * p + 1, m * (1 - p))
+    low = sc.betaincinv(m * p, m * (1 - p) + 1, alpha / 2)
+    high = sc.betaincinv(m * p + 1, m * (1 - p), 1 - alpha / 2)
     return low, high
 
 
@@ -131,7 +138,7 @@ def confidence_intervals(
     ok = ~(empty | zero_se | low_df | few)
     low, high = np.full(p.shape, np.nan), np.full(p.shape, np.nan)
     if ok.any():
-        t = stats.t.ppf(1 - alpha / 2, df[ok])
+        t = _special().stdtrit(df[ok], 1 - alpha / 2)
         args = (p[ok], se[ok], t, n[ok])
         if method == "korn-graubard":
             lo, hi = _korn_graubard(*args, df[ok], alpha)

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 __all__ = ["DesignVariance", "dense_variance", "domain_variance", "group_sum", "scatter_psu"]
 
@@ -31,14 +30,14 @@ class DesignVariance:
 
 
 def group_sum(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
-    """Σ of the rows of ``values`` per code (0..n−1), vectorised with a sparse product."""
+    """Σ of the rows of ``values`` per code (0..n−1), one ``bincount`` per column."""
     values = np.asarray(values, dtype=float)
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n)
-    m = sp.csr_matrix(
-        (np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(n, len(codes))
-    )
-    return np.asarray(m @ values)
+    out = np.empty((n, values.shape[1]))
+    for j in range(values.shape[1]):
+        out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n)
+    return out
 
 
 def _stratum_scale(n_h: np.ndarray) -> np.ndarray:
@@ -133,5 +132,7 @@ def scatter_psu(u: np.ndarray, cell_group: np.ndarray, cell_psu: np.ndarray, n_p
     n_stats = u.shape[1]
     cols = (pos[cell_group[sel]][:, None] * n_stats + np.arange(n_stats)).ravel()
     rows = np.repeat(cell_psu[sel], n_stats)
+    import scipy.sparse as sp  # only comparisons and calibration need it
+
     return sp.csr_matrix((u[sel].ravel(), (rows, cols)),
                          shape=(n_psu, len(groups) * n_stats)).toarray()

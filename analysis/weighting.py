@@ -13,7 +13,6 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import scipy.sparse as sp
 
 from .errors import AnalysisError
 from .totals import PsuTotals
@@ -126,6 +125,8 @@ class Calibration:
     def correction(self, u: np.ndarray, totals: PsuTotals, cell_group: np.ndarray,
                    groups: np.ndarray) -> np.ndarray:
         """Σ_{cells at PSU} W*·m'β_g for ``groups``: shape (n_psu, len(groups)·S)."""
+        import scipy.sparse as sp
+
         cc = totals.cell_calib
         g = self.factor[cc]
         design = _indicators(self.levels[cc], self.n_levels)
@@ -144,8 +145,10 @@ class Calibration:
         return np.asarray(q @ beta)
 
 
-def _indicators(levels: np.ndarray, n_levels: int) -> sp.csr_matrix:
-    """Stacked one-hot matrix (cells × levels) from level columns per margin."""
+def _indicators(levels: np.ndarray, n_levels: int):
+    """Stacked one-hot matrix (cells × levels, scipy.sparse) from level columns per margin."""
+    import scipy.sparse as sp
+
     n, k = levels.shape
     return sp.csr_matrix((np.ones(n * k), (np.repeat(np.arange(n), k), levels.ravel())),
                          shape=(n, n_levels))

@@ -152,3 +152,11 @@ def test_bad_rows_are_refused():
         totals_from_rows([[4.0]], ONE, weight=[0.0])
     with pytest.raises(AnalysisError):
         IndexSpec("x", 5, frozenset({6}), (ElementSpec("E", 1.0, ("k",)),))
+
+
+def test_fast_json_encoder_equals_records(designed, ref_spec):
+    import json
+
+    table = estimate_indices(make_totals(designed, ref_spec, by=("agency", "period")),
+                             measure="both", ci_method="korn-graubard")
+    assert json.loads(table.results_json()) == table.records()
