@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import bp
@@ -19,9 +20,9 @@ from app.services.responses_csv import DESIGN_COLUMNS
 from app.services.submit import published_version_for
 
 ERROR_TEXT = {
-    "required": "required",
-    "invalid": "not an allowed value",
-    "too_long": "too long",
+    "required": _l("required"),
+    "invalid": _l("not an allowed value"),
+    "too_long": _l("too long"),
 }
 
 
@@ -86,7 +87,7 @@ def responses_paper():
         if outcome.thanked:
             flash(_("Saved. Next questionnaire."), "ok")
             return redirect(url_for("admin.responses_paper", counter_id=counter.id))
-        errors = {code: ERROR_TEXT.get(code_error, code_error) for code, code_error in outcome.errors.items()}
+        errors = {code: str(ERROR_TEXT.get(kind, kind)) for code, kind in outcome.errors.items()}
         if outcome.status == "outdated":
             flash(_("The questionnaire changed; please enter this form again."), "error")
     questions = questionnaire.all_questions() if questionnaire else ()

@@ -54,13 +54,13 @@ def test_design_preview_publish_clone(client, tree):
     broken = TWO_ELEMENTS.replace("type: likert, text", "type: stars, text").replace("satisfied: [4, 5]",
                                                                                       "satisfied: [6]")
     page = client.post(url, data={"text": broken}).get_data(as_text=True)
-    assert "cannot be published" in page and "B_1" in page and "satisfied" in page
-    refused = client.post(f"{url}/publish", follow_redirects=True).get_data(as_text=True)
-    assert "cannot be published" in refused
+    assert 'id="errors"' in page and "B_1" in page and "satisfied" in page
+    refused = client.post(f"{url}/publish?lang=en", follow_redirects=True).get_data(as_text=True)
+    assert "This draft cannot be published" in refused and "B_1" in refused
     client.post(url, data={"text": TWO_ELEMENTS})
     db.session.refresh(draft)
     assert draft.definition["code"] == "trial" and draft.definition["version"] == 1
-    preview = client.get(f"{url}/preview").get_data(as_text=True)
+    preview = client.get(f"{url}/preview?lang=vi").get_data(as_text=True)
     assert "Chỗ ngồi" in preview and "Thái độ &lt;b&gt;lịch sự&lt;/b&gt;" in preview
     assert client.post(f"{url}/publish").status_code == 302
     db.session.refresh(draft)

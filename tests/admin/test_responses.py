@@ -59,14 +59,14 @@ def test_paper_entry_stores_channel_paper_once_and_reports_bad_cells(client, tre
     page = client.get(f"/admin/responses/paper?counter_id={tree.counter_in.id}").get_data(as_text=True)
     assert 'name="E1_1"' in page and "autofocus" in page
     form = {"counter_id": tree.counter_in.id, "nonce": "n" * 22, "E1_1": "5", "E2_1": "7", "OVERALL": "4"}
-    bad = client.post("/admin/responses/paper", data=form)
+    bad = client.post("/admin/responses/paper?lang=en", data=form)
     assert bad.status_code == 200 and "not an allowed value" in bad.get_data(as_text=True)
-    missing = client.post("/admin/responses/paper", data={**form, "E2_1": "4", "OVERALL": ""})
+    missing = client.post("/admin/responses/paper?lang=en", data={**form, "E2_1": "4", "OVERALL": ""})
     assert "required" in missing.get_data(as_text=True)
     assert _count() == 0
     form["E2_1"] = "4"
-    assert client.post("/admin/responses/paper", data=form).status_code == 302
-    assert client.post("/admin/responses/paper", data=form).status_code == 302  # a double Enter
+    assert client.post("/admin/responses/paper?lang=en", data=form).status_code == 302
+    assert client.post("/admin/responses/paper?lang=en", data=form).status_code == 302  # a double Enter
     stored = db.session.scalars(select(Response)).all()
     assert len(stored) == 1
     assert stored[0].channel == "paper" and stored[0].version_id == version.id
