@@ -1,0 +1,132 @@
+"""Leaders' dashboards: overview, ranking, heat map and criteria, comments, printable page.
+
+Each view parses the filters, checks the role ("reports") and that the agency
+lies in the user's subtree, calls app.services.report_pages and renders.
+"""
+
+from __future__ import annotations
+
+from flask import abort, g, render_template, request, url_for
+from flask_babel import gettext
+from flask_login import current_user
+
+from app.auth.guards import ensure_scope, requires
+from app.reports import bp
+from app.services import report_charts as charts
+from app.services import report_pages as pages
+from app.services import reports as rs
+from app.services.report_context import page_context
+
+
+def _scope():
+    """The filters and the agency asked for (default: the top of the user's scope), scope-checked."""
+    filters = rs.ReportFilters.from_args(request.args)
+    agency_id = request.args.get("agency", type=int)
+    if agency_id is None:
+        agency_id = rs.default_root(current_user)
+        if agency_id is None:
+            abort(404)
+    ensure_scope(agency_id)
+    return agency_id, filters
+
+
+def _titles(design) -> dict[str, str]:
+    if design is None:
+        return {}
+    questionnaire = design.questionnaire
+    titles = {e.code: e.title.get(g.lang) or e.title.get("vi") or e.code for e in questionnaire.elements}
+    titles["OVERALL"] = gettext("Overall")
+    return titles
+
+
+@bp.get("/overview")
+@requires("reports")
+def overview():
+    """The scope's overall index, elements, trend, change since the previous period, coverage."""
+    agency_id, filters = _scope()
+    data = pages.build_overview(agency_id, filters)
+    titles = _titles(data.scope.design)
+    figures = {
+        "trend": charts.trend_figure(data.trend, gettext),
+        "elements": charts.elements_figure(data.elements, titles, gettext),
+    }
+    return render_template("reports/overview.html", data=data, figures=figures, titles=titles,
+                           **page_context(data.scope, current_user, g.lang, "reports.overview"))
+
+
+@bp.get("/ranking")
+@requires("reports")
+def ranking():
+    """Units under the scope ranked with intervals, coloured by significance against the average."""
+    agency_id, filters = _scope()
+    data = pages.build_ranking(agency_id, filters, g.lang)
+    titles = _titles(data.scope.design)
+    args = filters.as_args()
+    for row in data.rows:
+        row["url"] = url_for("reports.ranking" if row["has_children"] else "reports.overview",
+                             agency=row["agency_id"], **args)
+    figures = {"ranking": charts.ranking_figure(data.rows, data.average, gettext)}
+    return render_template("reports/ranking.html", data=data, figures=figures, titles=titles,
+                           **page_context(data.scope, current_user, g.lang, "reports.ranking"))
+
+
+@bp.get("/detail")
+@requires("reports")
+def detail():
+    """Heat map units × elements, criteria of the scope and the distribution of ratings."""
+    agency_id, filters = _scope()
+    data = pages.build_ranking(agency_id, filters, g.lang)
+    overview_data = pages.build_overview(agency_id, filters)
+    distribution = pages.rating_distribution(data.scope)
+    titles = _titles(data.scope.design)
+    labels = _scale_labels(data.scope.design)
+    figures = {
+        "heatmap": charts.heatmap_figure(data.rows, data.codes, titles, gettext),
+        "distribution": charts.distribution_figure(distribution, labels, gettext),
+    }
+    criteria = [r for r in overview_data.records if r["level"] == "criterion"]
+    return render_template("reports/detail.html", data=data, figures=figures, titles=titles,
+                           criteria=criteria, distribution=distribution, scale_labels=labels,
+                           question_texts=_question_texts(data.scope.design),
+                           **page_context(data.scope, current_user, g.lang, "reports.detail"))
+
+
+def _scale_labels(design) -> list[str]:
+    if design is None:
+        return []
+    scale = design.questionnaire.scale
+    labels = scale.labels.get(g.lang) or scale.labels.get("vi") or ()
+    return [labels[i] if i < len(labels) else str(i + 1) for i in range(scale.points)]
+
+
+def _question_texts(design) -> dict[str, str]:
+    if design is None:
+        return {}
+    return {q.code: q.text.get(g.lang) or q.text.get("vi") or q.code
+            for q in design.questionnaire.all_questions()}
+
+
+@bp.get("/comments")
+@requires("reports")
+def comments():
+    """Free-text answers with their ratings; low ratings highlighted for follow-up."""
+    agency_id, filters = _scope()
+    scope = pages.open_scope(agency_id, filters)
+    low_only = request.args.get("low") == "1"
+    rows = pages.list_comments(scope, low_only=low_only)
+    names = {a: scope.tree.name(a, g.lang) for a in {c.agency_id for c in rows}}
+    return render_template("reports/comments.html", comments=rows, low_only=low_only, agency_names=names,
+                           question_texts=_question_texts(scope.design),
+                           **page_context(scope, current_user, g.lang, "reports.comments"))
+
+
+@bp.get("/print")
+@requires("reports")
+def printable():
+    """One agency's report on A4 pages, for printing or saving as PDF."""
+    agency_id, filters = _scope()
+    data = pages.build_overview(agency_id, filters)
+    ranking_data = pages.build_ranking(agency_id, filters, g.lang)
+    return render_template("reports/print.html", data=data, ranking=ranking_data,
+                           titles=_titles(data.scope.design),
+                           **page_context(data.scope, current_user, g.lang, "reports.printable"))

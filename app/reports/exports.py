@@ -1,0 +1,48 @@
+"""Report exports: indices as CSV and Excel, responses as the FORMATS.md §2 CSV (streamed)."""
+
+from __future__ import annotations
+
+from flask import Response, current_app, g, stream_with_context
+
+from app.auth.guards import requires
+from app.reports import bp
+from app.reports.dashboard import _scope
+from app.services import report_exports as exports
+from app.services import report_pages as pages
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+
+
+def _attachment(name: str) -> dict[str, str]:
+    return {"Content-Disposition": f'attachment; filename="{name}"'}
+
+
+@bp.get("/export/indices.csv")
+@requires("reports")
+def export_indices_csv():
+    """The scope's and its units' indices as CSV."""
+    agency_id, filters = _scope()
+    text = exports.indices_csv(exports.index_rows(agency_id, filters, g.lang))
+    return Response("\ufeff" + text, mimetype="text/csv",
+                    headers=_attachment(f"indices-{agency_id}.csv"))
+
+
+@bp.get("/export/indices.xlsx")
+@requires("reports")
+def export_indices_xlsx():
+    """The same table as an Excel workbook, one sheet per index level."""
+    agency_id, filters = _scope()
+    body = exports.indices_workbook(exports.index_rows(agency_id, filters, g.lang))
+    return Response(body, mimetype=XLSX, headers=_attachment(f"indices-{agency_id}.xlsx"))
+
+
+@bp.get("/export/responses.csv")
+@requires("reports")
+def export_responses_csv():
+    """The scope's responses of the period in the responses CSV format, streamed."""
+    agency_id, filters = _scope()
+    scope = pages.open_scope(agency_id, filters)
+    chunks = exports.stream_responses_csv(scope.tree.code[agency_id], filters, scope.start, scope.end,
+                                          current_app.config["TIMEZONE"])
+    return Response(stream_with_context(chunks), mimetype="text/csv",
+                    headers=_attachment(f"responses-{scope.tree.code[agency_id]}.csv"))

@@ -1,0 +1,462 @@
+"""Leaders' reports: filters, the cached aggregate table, and indices for an agency scope.
+
+One implementation: the database computes the aggregate table of
+analysis/totals.py (agency × month × stratum × PSU) with one GROUP BY, and
+`analysis` turns it into indices, intervals, differences and rankings, as the
+CLI does. The table covers the whole design (every agency and month of the
+questionnaire version, after the data filters); a scope, a period or an
+agency level only decides which cells belong to which domain. Cells outside
+the domain stay in the design with zero weight, so variances are domain
+variances over the full design (FORMATS.md §3) and "the scope's average" is
+the average of the scope, not of the province.
+
+Aggregate tables are cached in-process, keyed by the filters and a data
+version that changes when responses (or dossier volumes) change.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date
+
+import numpy as np
+from sqlalchemy import String, func, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
+
+from analysis import IndexSpec, ReportingRules, estimate_indices, totals_from_table
+from analysis.compare import compare_groups, compare_to_all
+from analysis.errors import AnalysisError
+from analysis.weighting import poststratify
+from app.extensions import db
+from app.models import CHANNELS, Agency, DossierVolume, QuestionnaireVersion, Response
+from app.models import Questionnaire as QuestionnaireRow
+from app.models.org import AGENCY_LEVELS
+from app.services.aggregates import GROUP_COLUMNS, psu_totals_table
+from app.services.questionnaires import questionnaire_of
+
+OUT = "~out"
+WEIGHTINGS = ("design", "unweighted", "poststratified")
+MEASURES = ("satisfied", "mean-score")
+DEFAULT_QUESTIONNAIRE = "sipas-2017"
+SIGNIFICANCE = 0.05
+RULES = ReportingRules()
+
+
+class _Month(FunctionElement):
+    """'YYYY-MM' of a UTC timestamp, in each database's own dialect."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Month)
+def _month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Month, "postgresql")
+def _month_postgresql(element, compiler, **kw):
+    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM')"
+
+
+# The reports group by month too; psu_totals_table reads its group columns from this registry.
+GROUP_COLUMNS.setdefault("month", _Month(Response.submitted_at))
+
+
+def _month_arg(value: str | None) -> str | None:
+    if value and len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
+        return value if 1 <= int(value[5:]) <= 12 else None
+    return None
+
+
+def _int_arg(value: str | None) -> int | None:
+    return int(value) if value and value.isdigit() else None
+
+
+def _choice(value: str | None, choices: tuple[str, ...], default: str | None) -> str | None:
+    return value if value in choices else default
+
+
+@dataclass(frozen=True)
+class ReportFilters:
+    """What a leader chose: questionnaire, period (months), agency level, data filters, weighting."""
+
+    questionnaire: str = DEFAULT_QUESTIONNAIRE
+    start: str | None = None
+    end: str | None = None
+    level: str | None = None
+    service: int | None = None
+    channel: str | None = None
+    verified_only: bool = False
+    include_suspicious: bool = False
+    weighting: str = "design"
+    measure: str = "satisfied"
+    code: str = "OVERALL"
+
+    @classmethod
+    def from_args(cls, args: Mapping[str, str]) -> ReportFilters:
+        """Read filters from query arguments; unknown or malformed values fall back to defaults."""
+        code = args.get("code") or "OVERALL"
+        return cls(
+            questionnaire=(args.get("questionnaire") or DEFAULT_QUESTIONNAIRE)[:64],
+            start=_month_arg(args.get("start")),
+            end=_month_arg(args.get("end")),
+            level=_choice(args.get("level"), AGENCY_LEVELS, None),
+            service=_int_arg(args.get("service")),
+            channel=_choice(args.get("channel"), CHANNELS, None),
+            verified_only=args.get("verified") == "1",
+            include_suspicious=args.get("suspicious") == "1",
+            weighting=_choice(args.get("weighting"), WEIGHTINGS, "design"),
+            measure=_choice(args.get("measure"), MEASURES, "satisfied"),
+            code=code[:32] if code.replace("_", "").isalnum() else "OVERALL",
+        )
+
+    def as_args(self) -> dict[str, str]:
+        """The non-default filters as query arguments, so links keep them."""
+        values = {
+            "questionnaire": self.questionnaire if self.questionnaire != DEFAULT_QUESTIONNAIRE else None,
+            "start": self.start, "end": self.end, "level": self.level,
+            "service": str(self.service) if self.service else None, "channel": self.channel,
+            "verified": "1" if self.verified_only else None,
+            "suspicious": "1" if self.include_suspicious else None,
+            "weighting": self.weighting if self.weighting != "design" else None,
+            "measure": self.measure if self.measure != "satisfied" else None,
+            "code": self.code if self.code != "OVERALL" else None,
+        }
+        return {k: v for k, v in values.items() if v}
+
+    def where(self) -> list:
+        """SQL conditions for the data filters (period and agency are domains, not filters)."""
+        clauses = []
+        if self.service:
+            clauses.append(Response.service_id == self.service)
+        if self.channel:
+            clauses.append(Response.channel == self.channel)
+        if self.verified_only:
+            clauses.append(Response.verified.is_(True))
+        if not self.include_suspicious:
+            clauses.append(Response.suspicious.is_(False))
+        return clauses
+
+    def data_key(self) -> tuple:
+        """The part of the filters that changes the database's aggregate table."""
+        return (self.service, self.channel, self.verified_only, self.include_suspicious,
+                self.weighting == "unweighted")
+
+
+# ---------------------------------------------------------------- cache
+
+
+class _LruCache:
+    """A small in-process LRU map; each worker keeps its own (Redis is the multi-machine step)."""
+
+    def __init__(self, size: int = 32) -> None:
+        self.size = size
+        self._items: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+
+    def get_or_compute(self, key, compute: Callable):
+        """The cached value for key, computing (outside the lock) and storing it when missing."""
+        with self._lock:
+            if key in self._items:
+                self._items.move_to_end(key)
+                return self._items[key]
+        value = compute()
+        with self._lock:
+            self._items[key] = value
+            while len(self._items) > self.size:
+                self._items.popitem(last=False)
+        return value
+
+    def clear(self) -> None:
+        """Forget everything (tests)."""
+        with self._lock:
+            self._items.clear()
+
+
+CACHE = _LruCache()
+
+
+def data_version() -> tuple:
+    """Changes whenever a response or a dossier volume is added, removed or re-flagged."""
+    responses = db.session.execute(
+        select(func.count(), func.max(Response.id), func.max(Response.received_at))
+    ).one()
+    volumes = db.session.execute(select(func.count(), func.max(DossierVolume.updated_at))).one()
+    return (db.engine.url.render_as_string(), *map(str, responses), *map(str, volumes))
+
+
+def cached(name: str, key: tuple, compute: Callable, version: tuple | None = None):
+    """Memoise compute() under (name, key, data version)."""
+    return CACHE.get_or_compute((name, key, version or data_version()), compute)
+
+
+# ---------------------------------------------------------------- agencies
+
+
+@dataclass(frozen=True)
+class AgencyTree:
+    """The agency tree as plain maps (1,000 agencies load in milliseconds)."""
+
+    parent: dict[int, int | None]
+    level: dict[int, str]
+    code: dict[int, str]
+    names: dict[int, tuple[str, str]]
+    children: dict[int | None, list[int]] = field(default_factory=dict)
+
+    def name(self, agency_id: int, lang: str) -> str:
+        """The agency's name in a language."""
+        vi, en = self.names[agency_id]
+        return en if lang == "en" else vi
+
+    def subtree(self, root: int) -> list[int]:
+        """The root and every agency below it."""
+        out, stack = [], [root]
+        while stack:
+            current = stack.pop()
+            out.append(current)
+            stack.extend(self.children.get(current, ()))
+        return out
+
+    def path(self, agency_id: int) -> list[int]:
+        """From the top of the tree down to the agency."""
+        out: list[int] = []
+        current: int | None = agency_id
+        while current is not None and current not in out:
+            out.append(current)
+            current = self.parent.get(current)
+        return out[::-1]
+
+    def unit_of(self, agency_id: int, root: int, level: str | None) -> int | None:
+        """Which reporting unit under `root` an agency's responses count for (None: none)."""
+        path = self.path(agency_id)
+        if root not in path:
+            return None
+        below = path[path.index(root):]
+        if level is None:
+            return below[1] if len(below) > 1 else root
+        return next((a for a in below if self.level[a] == level), None)
+
+
+def load_tree() -> AgencyTree:
+    """Read the agency tree."""
+    rows = db.session.execute(
+        select(Agency.id, Agency.parent_id, Agency.level, Agency.code, Agency.name_vi, Agency.name_en)
+        .order_by(Agency.code)
+    ).all()
+    children: dict[int | None, list[int]] = {}
+    for row in rows:
+        children.setdefault(row.parent_id, []).append(row.id)
+    return AgencyTree({r.id: r.parent_id for r in rows}, {r.id: r.level for r in rows},
+                      {r.id: r.code for r in rows}, {r.id: (r.name_vi, r.name_en) for r in rows},
+                      children)
+
+
+def scope_roots(tree: AgencyTree, visible: set[int] | None) -> list[int]:
+    """Top agencies of a user's scope (every root for administrators)."""
+    if visible is None:
+        return list(tree.children.get(None, []))
+    return [a for a in visible if tree.parent.get(a) not in visible]
+
+
+# ---------------------------------------------------------------- questionnaire versions
+
+
+def versions_with_responses(code: str) -> list[QuestionnaireVersion]:
+    """Published versions of a questionnaire that have responses, oldest first."""
+    ids = select(Response.version_id).distinct().scalar_subquery()
+    return list(db.session.scalars(
+        select(QuestionnaireVersion).join(QuestionnaireRow)
+        .where(QuestionnaireRow.code == code, QuestionnaireVersion.id.in_(ids))
+        .order_by(QuestionnaireVersion.version)
+    ))
+
+
+def questionnaire_codes() -> list[str]:
+    """Codes of the questionnaires that have responses."""
+    ids = select(Response.version_id).distinct().scalar_subquery()
+    return list(db.session.scalars(
+        select(QuestionnaireRow.code).join(QuestionnaireVersion)
+        .where(QuestionnaireVersion.id.in_(ids)).distinct().order_by(QuestionnaireRow.code)
+    ))
+
+
+# ---------------------------------------------------------------- aggregate tables
+
+
+@dataclass(frozen=True)
+class Design:
+    """One questionnaire version's aggregate table (agency × month × stratum × PSU)."""
+
+    version: int
+    version_id: int
+    questionnaire: object
+    spec: IndexSpec
+    table: dict
+    months: tuple[str, ...]
+
+    @property
+    def empty(self) -> bool:
+        """No response passes the filters."""
+        return len(self.table.get("n", ())) == 0
+
+
+def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_key: tuple) -> Design:
+    """The cached aggregate table of a version under the filters' data conditions."""
+    questionnaire = questionnaire_of(version)
+
+    def compute() -> Design:
+        table = psu_totals_table(version.id, questionnaire, by=("agency", "month"),
+                                 where=filters.where(), weighted=filters.weighting != "unweighted")
+        table["agency"] = table["agency"].astype(np.int64) if len(table["n"]) else table["agency"]
+        months = tuple(sorted(set(table["month"].tolist())))
+        return Design(version.version, version.id, questionnaire,
+                      IndexSpec.from_questionnaire(questionnaire), table, months)
+
+    return cached("design", (version.id, filters.data_key()), compute, version_key)
+
+
+def default_period(months: tuple[str, ...], filters: ReportFilters) -> tuple[str, str]:
+    """The chosen period, or the last 12 months with data."""
+    if not months:
+        today = date.today().strftime("%Y-%m")
+        return filters.start or today, filters.end or today
+    end = filters.end or months[-1]
+    start = filters.start or shift_month(end, -11)
+    return (start, end) if start <= end else (end, start)
+
+
+def shift_month(month: str, delta: int) -> str:
+    """'YYYY-MM' moved by delta months."""
+    index = int(month[:4]) * 12 + int(month[5:]) - 1 + delta
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def months_between(start: str, end: str) -> int:
+    """Number of months from start to end inclusive."""
+    return (int(end[:4]) - int(start[:4])) * 12 + int(end[5:]) - int(start[5:]) + 1
+
+
+# ---------------------------------------------------------------- estimation over domains
+
+
+@dataclass(frozen=True)
+class Domains:
+    """Totals with a domain label per group; out-of-domain cells weigh zero."""
+
+    totals: object
+    calibration: object
+    note: str | None
+
+
+def _cell_labels(design: Design, label_of: Callable[[int, str], str | None]) -> np.ndarray:
+    """A domain label per table row; rows outside every domain get OUT."""
+    memo: dict[tuple[int, str], str] = {}
+    out = np.empty(len(design.table["n"]), dtype=object)
+    for i, key in enumerate(zip(design.table["agency"].tolist(), design.table["month"].tolist(),
+                                strict=True)):
+        if key not in memo:
+            memo[key] = label_of(*key) or OUT
+        out[i] = memo[key]
+    return out
+
+
+def build_domains(design: Design, labels: np.ndarray, filters: ReportFilters,
+                  population: Mapping[str, float] | None = None) -> Domains:
+    """PsuTotals grouped by domain label, calibrated to dossier volumes when asked."""
+    table = dict(design.table)
+    table["group"] = labels
+    note = None
+    calibration = None
+    if filters.weighting == "poststratified" and population:
+        table["pscell"] = labels
+        totals = totals_from_table(table, design.spec, by=["group"], calibration=["pscell"])
+        calibration, note = _poststratify(totals, population)
+        if calibration is not None:
+            totals = calibration.apply(totals)
+    else:
+        totals = totals_from_table(table, design.spec, by=["group"])
+        if filters.weighting == "poststratified":
+            note = "no-volumes"
+    inside = np.asarray(totals.group_labels[0], dtype=object)[totals.cell_group] != OUT
+    return Domains(totals.with_weights(inside.astype(float)), calibration, note)
+
+
+def _poststratify(totals, population: Mapping[str, float]):
+    """Calibrate each domain's weights to its dossiers; domains without volumes keep theirs."""
+    labels = [str(v) for v in totals.calib_labels[0]]
+    w = np.bincount(totals.cell_calib, weights=totals.w, minlength=len(labels))
+    targets = [population.get(label) or w[i] for i, label in enumerate(labels)]
+    missing = sum(1 for label in labels if label != OUT and not population.get(label))
+    try:
+        calibration = poststratify(totals, {"pscell": labels, "total": targets}, ["pscell"])
+    except AnalysisError:
+        return None, "no-volumes"
+    return calibration, ("partial-volumes" if missing else None)
+
+
+def estimate(domains: Domains, filters: ReportFilters) -> list[dict]:
+    """FORMATS.md §4 records (plus flags) of every domain but OUT."""
+    with np.errstate(all="ignore"):
+        table = estimate_indices(domains.totals, measure=filters.measure, calibration=domains.calibration,
+                                 rules=RULES)
+    return [r for r in table.records() if r["by"]["group"] != OUT]
+
+
+def versus_scope(domains: Domains, filters: ReportFilters) -> dict[tuple[str, str], dict]:
+    """Each domain minus the scope's average: {(group, code): {estimate, ci_low, ci_high, p}}."""
+    with np.errstate(all="ignore"):
+        diff = compare_to_all(domains.totals, measure=filters.measure, calibration=domains.calibration)
+    labels = domains.totals.group_labels[0]
+    return _difference_map(diff, [str(v) for v in labels])
+
+
+def between(domains: Domains, filters: ReportFilters, a: str, b: str) -> dict[str, dict]:
+    """Domain a minus domain b per statistic: {code: {estimate, ci_low, ci_high, p}}."""
+    with np.errstate(all="ignore"):
+        diff = compare_groups(domains.totals, [(a, b)], measure=filters.measure,
+                              calibration=domains.calibration)
+    return {code: value for (_, code), value in _difference_map(diff, [a]).items()}
+
+
+def _num(x) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _difference_map(diff, labels: list[str]) -> dict[tuple[str, str], dict]:
+    out = {}
+    for g, label in enumerate(labels):
+        if label == OUT:
+            continue
+        for j, code in enumerate(diff.codes):
+            out[(label, code)] = {"estimate": _num(diff.estimate[g, j]), "ci_low": _num(diff.ci_low[g, j]),
+                                  "ci_high": _num(diff.ci_high[g, j]), "p": _num(diff.p_value[g, j])}
+    return out
+
+
+def significance(difference: dict | None) -> str:
+    """'above', 'below' or 'same' at the 5% level (two-sided)."""
+    if not difference or difference["p"] is None or difference["estimate"] is None:
+        return "same"
+    if difference["p"] >= SIGNIFICANCE:
+        return "same"
+    return "above" if difference["estimate"] > 0 else "below"
+
+
+def with_filters(filters: ReportFilters, **changes) -> ReportFilters:
+    """A copy of the filters with some fields changed."""
+    return replace(filters, **changes)
+
+
+def default_root(user) -> int | None:
+    """The top agency of a user's scope (the first by code), None when the scope is empty."""
+    from app.services.scope import visible_agency_ids
+
+    tree = load_tree()
+    roots = scope_roots(tree, visible_agency_ids(user))
+    return min(roots, key=lambda a: tree.code[a]) if roots else None

@@ -1,0 +1,66 @@
+"""Report fixtures: the demo province and accounts scoped to it or to one of its districts."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+import pytest
+from flask import g
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency, User
+from app.services import reports as rs
+from app.services.demo import build_demo
+from tests.admin.conftest import login_as, make_user
+
+
+@pytest.fixture(autouse=True)
+def _fresh_per_request(app):
+    # One app context spans the test; forget the cached user and report tables between requests.
+    @app.before_request
+    def _forget_cached_user():
+        g.pop("_login_user", None)
+
+    rs.CACHE.clear()
+    yield
+    rs.CACHE.clear()
+
+
+@dataclass
+class Province:
+    """The demo province, one of its districts, and accounts."""
+
+    province: Agency
+    district: Agency
+    other_district: Agency
+    users: dict[str, User]
+
+
+@pytest.fixture
+def province(app) -> Province:
+    """2,000 demo responses over 2025; a province leader, a district leader, a designer."""
+    build_demo(seed=7, responses=2000, end_month=date(2025, 12, 1))
+    top = db.session.scalar(select(Agency).where(Agency.code == "DEMO"))
+    district = db.session.scalar(select(Agency).where(Agency.code == "DEMO-H01"))
+    other = db.session.scalar(select(Agency).where(Agency.code == "DEMO-H02"))
+    users = {
+        "province": make_user("chief@example.org", "leader", top),
+        "district": make_user("district@example.org", "leader", district),
+        "designer": make_user("designer@example.org", "designer"),
+        "administrator": make_user("admin@example.org", "administrator"),
+    }
+    db.session.commit()
+    return Province(top, district, other, users)
+
+
+@pytest.fixture
+def as_user(client, province):
+    """Log the client in as one of the province's accounts."""
+
+    def _login(name: str):
+        login_as(client, province.users[name])
+        return client
+
+    return _login
