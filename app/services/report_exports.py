@@ -37,10 +37,16 @@ def index_rows(root: int, filters: rs.ReportFilters, lang: str) -> list[list]:
     overview = pages.build_overview(root, filters)
     ranking = pages.build_ranking(root, filters, lang)
     scope = overview.scope
-    rows = [_row(scope, root, scope.tree.name(root, lang), r) for r in overview.records]
+    rows = [_row(scope, root, scope.tree.name(root, lang), r) for r in _ordered(overview.records)]
     for unit in ranking.rows:
-        rows += [_row(scope, unit["agency_id"], unit["name"], r) for r in unit["records"].values()]
+        rows += [_row(scope, unit["agency_id"], unit["name"], r) for r in _ordered(unit["records"].values())]
     return rows
+
+
+def _ordered(records) -> list[dict]:
+    """Overall first, then elements, then criteria (questionnaire order within a level)."""
+    rank = {"overall": 0, "element": 1, "criterion": 2}
+    return sorted(records, key=lambda r: rank[r["level"]])
 
 
 def _row(scope, agency_id: int, name: str, record: dict) -> list:
