@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from flask import Response, abort, flash, g, redirect, render_template, url_for
+from flask import Response, abort, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -15,7 +15,7 @@ from app.auth.guards import requires
 from app.extensions import db
 from app.models import QuestionnaireVersion
 from app.public.forms import survey_sections
-from app.services import designer
+from app.services import designer, designer_form
 
 
 @dataclass(frozen=True)
@@ -197,3 +197,26 @@ def questionnaire_preview(version_id: int):
         values={}, service_value="", errors={}, notice=None, verified=False,
     )
     return page
+
+
+@bp.route("/questionnaires/versions/<int:version_id>/design", methods=["GET", "POST"])
+@requires("questionnaires")
+def questionnaire_design(version_id: int):
+    """Edit a draft field by field: texts in both languages, scale, elements, questions, weights."""
+    version = _version(version_id)
+    if version.status != "draft" or not designer_form.fits_form(version.definition):
+        return _to_version(version)
+    errors: list[str] = []
+    if ActionForm().validate_on_submit():
+        step = request.form.get("step", "save")
+        definition = designer_form.apply_step(designer_form.from_form(request.form, version.definition), step)
+        errors = designer.save_definition(version, definition, current_user)
+        db.session.commit()
+        if step == "save":
+            flash(_("Draft saved.") if not errors else _("Draft saved, but it cannot be published yet."),
+                  "ok" if not errors else "error")
+    elif request.method == "GET":
+        errors = designer.preview(version).errors
+    return render_template("admin/questionnaire_design.html", version=version, errors=errors,
+                           view=designer_form.to_form(version.definition), types=designer_form.QUESTION_TYPES,
+                           action_form=ActionForm())

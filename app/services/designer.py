@@ -159,7 +159,12 @@ def _require_draft(version: QuestionnaireVersion) -> None:
 def save_draft(version: QuestionnaireVersion, text: str, actor: User) -> list[str]:
     """Store a draft's new text (even if not yet valid); return its validation errors."""
     _require_draft(version)
-    definition = read_file_text(text, "draft")
+    return save_definition(version, read_file_text(text, "draft"), actor)
+
+
+def save_definition(version: QuestionnaireVersion, definition: dict, actor: User) -> list[str]:
+    """Store a draft's new definition (even if not yet valid); return its validation errors."""
+    _require_draft(version)
     # The code and number belong to the draft row; the file cannot move it elsewhere.
     definition = {**definition, "code": version.questionnaire.code, "version": version.version}
     version.definition = definition

@@ -9,28 +9,6 @@ from app.extensions import db
 from app.models import ServicePoint
 from tests.admin.conftest import PASSWORD, make_agency, make_user
 
-QUESTIONNAIRE = """\
-title: {vi: "Khảo sát thử nghiệm E2E", en: "E2E trial survey"}
-languages: [vi, en]
-scale:
-  points: 5
-  labels:
-    vi: ["Rất không hài lòng", "Không hài lòng", "Bình thường", "Hài lòng", "Rất hài lòng"]
-    en: ["Very dissatisfied", "Dissatisfied", "Neutral", "Satisfied", "Very satisfied"]
-  satisfied: [4, 5]
-elements:
-  - code: A
-    title: {vi: "Tiếp cận dịch vụ", en: "Access"}
-    questions:
-      - {code: A_1, type: likert, required: true, text: {vi: "Chỗ ngồi chờ thoải mái", en: "Seating"}}
-  - code: B
-    title: {vi: "Công chức", en: "Staff"}
-    weight: 2
-    questions:
-      - {code: B_1, type: likert, text: {vi: "Công chức lịch sự, tận tình", en: "Courteous staff"}}
-questions: []
-"""
-
 
 def test_admin_designs_and_publishes_a_questionnaire_for_a_new_counter(
     app, browser, live_server, artifacts
@@ -61,10 +39,27 @@ def test_admin_designs_and_publishes_a_questionnaire_for_a_new_counter(
     page.fill("input[name=code]", "e2e-survey")
     page.click("form:has(select[name=template]) button[type=submit]")
     page.wait_for_url("**/admin/questionnaires/versions/*")
-    page.fill("textarea[name=text]", QUESTIONNAIRE)
-    page.click("#save")
+    # Field by field: the blank template has one element; add a second, fill both languages.
+    page.click("#design")
+    page.fill("input[name=title_vi]", "Khảo sát thử nghiệm E2E")
+    page.fill("input[name=title_en]", "E2E trial survey")
+    page.fill("input[name=e0_title_vi]", "Tiếp cận dịch vụ")
+    page.fill("input[name=e0_q0_text_vi]", "Chỗ ngồi chờ thoải mái")
+    page.click("#add-element")
+    page.wait_for_selector("input[name=e1_code]")
+    page.fill("input[name=e1_title_vi]", "Công chức")
+    page.fill("input[name=e1_title_en]", "Staff")
+    page.fill("input[name=e1_weight]", "2")
+    page.fill("input[name=e1_q0_text_vi]", "Công chức lịch sự, tận tình")
+    page.fill("input[name=e1_q0_text_en]", "Courteous staff")
+    page.check("input[name=e0_q0_required]")
+    page.click("#design-save")
     page.wait_for_load_state()
-    assert page.locator("#errors").count() == 0
+    assert page.locator("#errors").count() == 0, page.inner_text("#errors")
+    page.screenshot(path=artifacts / "admin-questionnaire-designer.png", full_page=True)
+    page.click("#to-file")
+    page.wait_for_selector("#publish")
+    assert "Công chức lịch sự, tận tình" in page.input_value("textarea[name=text]")
     page.screenshot(path=artifacts / "admin-questionnaire-draft.png", full_page=True)
     page.click("#publish")
     page.wait_for_load_state()
