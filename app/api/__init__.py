@@ -13,3 +13,4 @@ csrf.exempt(bp)
 def index():
     """Describe the API version."""
     return jsonify(name="sipas-platform", api_version=1)
+from app.api import indices  # noqa: E402,F401  (issue 6: /api/v1/indices)
