@@ -378,3 +378,26 @@ def _version_comments(scope: Scope, version, low_only: bool, scan: int) -> list[
         if comment.low or not low_only:
             out.append(comment)
     return out
+
+
+def public_scoreboard(lang: str) -> list[dict]:
+    """Per top agency: its overall index and each agency below it, reportable estimates only."""
+    boards = []
+    tree = rs.load_tree()
+    for root in rs.scope_roots(tree, None):
+        overview = build_overview(root, rs.ReportFilters())
+        ranking = build_ranking(root, rs.ReportFilters(), lang)
+        overall = overview.record("OVERALL")
+        rows = [{"name": r["name"], "record": r["record"], "elements": r["records"]}
+                for r in ranking.rows if not r["small"]]
+        boards.append({"name": tree.name(root, lang), "overall": overall, "rows": rows,
+                       "codes": ranking.codes, "period": (overview.scope.start, overview.scope.end),
+                       "titles": _element_titles(overview.scope, lang)})
+    return boards
+
+
+def _element_titles(scope: Scope, lang: str) -> dict[str, str]:
+    if scope.design is None:
+        return {}
+    elements = scope.design.questionnaire.elements
+    return {e.code: e.title.get(lang) or e.title.get("vi") or e.code for e in elements}

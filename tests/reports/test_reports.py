@@ -218,3 +218,13 @@ def test_empty_scope_renders(as_user, province):
     assert "EMPTY" in rs.load_tree().code.values()
     page = as_user("province").get(f"/reports/ranking?agency={lonely.id}")
     assert page.status_code == 200
+
+
+def test_public_scoreboard_is_off_by_default_and_has_no_comments(app, client, province):
+    assert client.get("/reports/scoreboard").status_code == 404
+    app.config["PUBLIC_SCOREBOARD"] = True
+    page = client.get("/reports/scoreboard")
+    assert page.status_code == 200
+    html = page.get_data(as_text=True)
+    assert province.province.name_vi in html and "Sở" in html
+    assert "Máy lấy số" not in html and "/reports/comments" not in html
