@@ -9,11 +9,9 @@ from __future__ import annotations
 
 import argparse
 import csv
-import importlib
 import io
 import json
 import sys
-import threading
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -102,9 +100,6 @@ def _load(args):
     """Questionnaire, totals and calibration for the common options."""
     from .questionnaire import load_questionnaire
 
-    # scipy.special takes ~0.5 s to import; do it on the other core while pandas parses
-    threading.Thread(target=importlib.import_module, args=("scipy.special",),
-                     daemon=True).start()
     spec = IndexSpec.from_questionnaire(load_questionnaire(args.questionnaire))
     margins = _margins(args)
     calib = list(dict.fromkeys(c for m, _ in margins for c in m.columns))

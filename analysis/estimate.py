@@ -169,8 +169,9 @@ class IndexTable:
         keys = [json.dumps(k, ensure_ascii=False) for k in self.keys]
         text = {v: json.dumps(v, ensure_ascii=False) for v in {*self.level, *self.code,
                                                                *self.measure}}
-        nums = {k: [_json_num(x) for x in _nums(getattr(self, k))] for k in
+        nums = {k: _json_nums(getattr(self, k)) for k in
                 ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "cv")}
+        flags = {f: json.dumps(list(f)) for f in set(self.flags)}
         rows = zip(self.group.tolist(), self.level, self.code, self.measure, nums["estimate"],
                    nums["se"], nums["ci_low"], nums["ci_high"], self.n.tolist(),
                    self.df.tolist(), nums["n_eff"], nums["deff"], nums["cv"], self.flags,
@@ -179,13 +180,14 @@ class IndexTable:
             f'{{"by": {keys[g]}, "level": {text[lv]}, "code": {text[c]}, "measure": {text[m]}, '
             f'"estimate": {e}, "se": {se}, "ci_low": {lo}, "ci_high": {hi}, "n": {n}, '
             f'"df": {df}, "n_eff": {ne}, "deff": {de}, "cv": {cv}, '
-            f'"flags": {json.dumps(list(f))}, "suppressed": {"true" if sup else "false"}}}'
+            f'"flags": {flags[f]}, "suppressed": {"true" if sup else "false"}}}'
             for g, lv, c, m, e, se, lo, hi, n, df, ne, de, cv, f, sup in rows]
         return "[" + ", ".join(out) + "]"
 
 
-def _json_num(x: float | None) -> str:
-    return "null" if x is None else repr(x)
+def _json_nums(values: np.ndarray) -> list[str]:
+    """JSON texts of floats: repr (shortest round-trip, as json does), null if not finite."""
+    return ["null" if t == "None" else t for t in map(repr, _nums(values))]
 
 
 def _nums(values: np.ndarray) -> list:

@@ -108,10 +108,12 @@ def _bad_rows(name: str, column: str, mask: np.ndarray, message: str) -> list:
 
 def _rating_codes(v: np.ndarray, points: int) -> tuple[np.ndarray, np.ndarray]:
     """Rating codes (0 = empty) as int8, and the mask of cells that are not ratings."""
-    filled = np.where(np.isnan(v), 0.0, v)
-    inside = (filled >= 0) & (filled <= points)
-    codes = np.where(inside, filled, 0.0).astype(np.int8)
-    bad = ~inside | (codes != filled) | ((codes == 0) & (filled == 0) & ~np.isnan(v))
+    empty = np.isnan(v)
+    filled = np.where(empty, 0.0, v)
+    with np.errstate(invalid="ignore"):
+        codes = filled.astype(np.int8)  # out-of-range values wrap and fail the next test
+    bad = codes != filled
+    bad |= (codes < 0) | (codes > points) | ((codes == 0) & ~empty)
     return codes, bad
 
 

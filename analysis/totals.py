@@ -193,7 +193,7 @@ def _design_codes(stratum: np.ndarray | None, psu: np.ndarray | None, n: int):
 
 def _dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(key, return_inverse=True) for keys in [0, size): O(n) when size is moderate."""
-    if size > 4 * len(key) + 1_000_000:
+    if size > 16 * len(key) + 1_000_000:
         uniq, inv = np.unique(key, return_inverse=True)
         return uniq, inv
     seen = np.bincount(key, minlength=size) > 0
@@ -261,8 +261,9 @@ def totals_from_codes(
     any_element = np.zeros((len(spec.elements), n_rows), dtype=bool)
     base = inv.astype(np.int64) * width
     for j, code in enumerate(codes):
-        sw = np.bincount(base + code, weights=weight, minlength=m * width).reshape(m, width)
-        sn = np.bincount(base + code, minlength=m * width).reshape(m, width)
+        key = np.add(base, code, dtype=np.int64)
+        sw = np.bincount(key, weights=weight, minlength=m * width).reshape(m, width)
+        sn = np.bincount(key, minlength=m * width).reshape(m, width)
         sums["ws"][:, j] = sw @ sat
         sums["wa"][:, j] = sw[:, 1:].sum(axis=1)
         sums["wr"][:, j] = sw @ score

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import subprocess
 import sys
@@ -86,20 +87,27 @@ def peak_rss_children_mb() -> float:
     return resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
 
 
-def time_cli(data: Path, qfile: Path) -> tuple[float, float]:
-    """Wall time and peak memory of the CLI run in a fresh process."""
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def time_cli(data: Path, qfile: Path) -> tuple[float, float, float]:
+    """Wall time, CPU time and peak memory of the CLI run in a fresh process."""
     cmd = [sys.executable, "-m", "analysis", "indices", str(data), "--questionnaire",
            str(qfile), "--by", "agency", "--output", str(OUT / "bench-result.json")]
+    cpu = _children_cpu()
     start = time.perf_counter()
     subprocess.run(cmd, check=True, cwd=ROOT)
-    return time.perf_counter() - start, peak_rss_children_mb()
+    return time.perf_counter() - start, _children_cpu() - cpu, peak_rss_children_mb()
 
 
-def time_read(data: Path) -> float:
-    """Wall time of a bare pandas.read_csv of the whole file."""
+def time_read(data: Path) -> tuple[float, float]:
+    """Wall and CPU time of a bare pandas.read_csv of the whole file."""
+    cpu = time.process_time()
     start = time.perf_counter()
     pd.read_csv(data)
-    return time.perf_counter() - start
+    return time.perf_counter() - start, time.process_time() - cpu
 
 
 def time_samplics(data: Path, code: str, rows: int, total_rows: int, n_stats: int,
@@ -136,8 +144,9 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--criteria", type=int, default=25)
     parser.add_argument("--agencies", type=int, default=1000)
-    parser.add_argument("--samplics-rows", type=int, default=50_000)
+    parser.add_argument("--samplics-rows", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=5)
+    parser.add_argument("--repeat", type=int, default=3)
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     stem = f"bench-{args.rows}x{args.criteria}x{args.agencies}-{args.seed}"
@@ -147,10 +156,14 @@ def main() -> None:
         start = time.perf_counter()
         generate(data, args.rows, args.criteria, args.agencies, args.seed)
         print(f"generated {data} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
-    read = time_read(data)
-    cli, peak = time_cli(data, qfile)
-    read_again = time_read(data)
-    bare = min(read, read_again)
+    # interleave the runs so both see the same machine load; keep the best of each
+    reads, clis, peak = [], [], 0.0
+    for _ in range(args.repeat):
+        reads.append(time_read(data))
+        *seconds, peak = time_cli(data, qfile)
+        clis.append(tuple(seconds))
+    bare, cli = min(r[0] for r in reads), min(c[0] for c in clis)
+    bare_cpu, cli_cpu = min(r[1] for r in reads), min(c[1] for c in clis)
     print(f"read {bare:.2f}s, cli {cli:.2f}s, peak {peak:.0f} MB", file=sys.stderr)
     smp = time_samplics(data, "E1_1", args.samplics_rows, args.rows, args.criteria,
                         args.agencies)
@@ -158,6 +171,11 @@ def main() -> None:
         "rows": args.rows, "criteria": args.criteria, "agencies": args.agencies,
         "file_mb": round(data.stat().st_size / 2**20, 1),
         "pandas_read_csv_s": round(bare, 2), "cli_end_to_end_s": round(cli, 2),
+        "cpu_read_s": round(bare_cpu, 2), "cpu_cli_s": round(cli_cpu, 2),
+        "cpu_cli_over_read": round(cli_cpu / bare_cpu, 2),
+        "runs_wall": {"read": [round(r[0], 2) for r in reads],
+                      "cli": [round(c[0], 2) for c in clis]},
+        "load_average": [round(x, 2) for x in os.getloadavg()],
         "cli_over_read": round(cli / bare, 2), "cli_peak_rss_mb": round(peak),
         "samplics": {k: round(v, 2) for k, v in smp.items()},
         "speedup_vs_samplics": round(smp["scaled_seconds"] / cli, 1),
