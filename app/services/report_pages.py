@@ -134,8 +134,7 @@ def build_overview(root: int, filters: rs.ReportFilters) -> Overview:
     out = Overview(scope)
     if scope.design is None or scope.design.empty:
         return out
-    span = rs.months_between(scope.start, scope.end)
-    prev = (rs.shift_month(scope.start, -span), rs.shift_month(scope.start, -1))
+    prev = previous_period(scope)
     ids, start, end = scope.ids, scope.start, scope.end
 
     def label_of(agency: int, month: str) -> str | None:
@@ -221,6 +220,13 @@ class Ranking:
     codes: list[str] = field(default_factory=list)
     average: dict | None = None
     note: str | None = None
+    previous: tuple[str, str] | None = None
+
+
+def previous_period(scope: Scope) -> tuple[str, str]:
+    """The period of the same length just before the scope's."""
+    span = rs.months_between(scope.start, scope.end)
+    return rs.shift_month(scope.start, -span), rs.shift_month(scope.start, -1)
 
 
 def build_ranking(root: int, filters: rs.ReportFilters, lang: str) -> Ranking:
@@ -250,7 +256,43 @@ def build_ranking(root: int, filters: rs.ReportFilters, lang: str) -> Ranking:
     out.codes = [e.code for e in scope.design.spec.elements]
     out.rows = _ranking_rows(records, versus, tree, lang, filters.code)
     out.average = _scope_average(scope, label_of)
+    out.previous, changes = _unit_changes(scope, unit_memo, [row["agency_id"] for row in out.rows])
+    by_unit: dict[str, dict] = {}
+    for (unit, code), diff in changes.items():
+        by_unit.setdefault(unit, {})[code] = diff
+    for row in out.rows:
+        row["changes"] = by_unit.get(str(row["agency_id"]), {})
+        row["change"] = row["changes"].get(row["record"]["code"])
+        row["change_significance"] = rs.significance(row["change"])
     return out
+
+
+def _unit_changes(scope: Scope, unit_memo: dict, units: list[int]):
+    """Each unit's change since the previous period, per statistic, with its test."""
+    prev = previous_period(scope)
+    start, end, ids, tree, level = scope.start, scope.end, scope.ids, scope.tree, scope.filters.level
+
+    def label_of(agency: int, month: str) -> str | None:
+        if agency not in ids:
+            return None
+        period = "cur" if start <= month <= end else ("prev" if prev[0] <= month <= prev[1] else None)
+        if period is None:
+            return None
+        if agency not in unit_memo:
+            unit_memo[agency] = tree.unit_of(agency, scope.root, level)
+        unit = unit_memo[agency]
+        return None if unit is None else f"{unit}|{period}"
+
+    def compute():
+        domains = _domains(scope, scope.design, label_of)
+        present = {r["by"]["group"] for r in rs.estimate(domains, scope.filters)
+                   if r["code"] == "OVERALL" and r["n"]}
+        pairs = [(f"{u}|cur", f"{u}|prev") for u in units if {f"{u}|cur", f"{u}|prev"} <= present]
+        diffs = rs.pairwise(domains, scope.filters, pairs)
+        return {(label.split("|")[0], code): d for (label, code), d in diffs.items()}
+
+    changes = rs.cached("changes", (scope.root, scope.filters, start, end), compute, scope.key)
+    return (prev if changes else None), changes
 
 
 def _ranking_rows(records, versus, tree, lang, code) -> list[dict]:

@@ -417,10 +417,18 @@ def versus_scope(domains: Domains, filters: ReportFilters) -> dict[tuple[str, st
 
 def between(domains: Domains, filters: ReportFilters, a: str, b: str) -> dict[str, dict]:
     """Domain a minus domain b per statistic: {code: {estimate, ci_low, ci_high, p}}."""
+    return {code: value for (_, code), value in pairwise(domains, filters, [(a, b)]).items()}
+
+
+def pairwise(domains: Domains, filters: ReportFilters,
+             pairs: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """For each pair (a, b), a minus b per statistic: {(a, code): {estimate, ci_low, ci_high, p}}."""
+    if not pairs:
+        return {}
     with np.errstate(all="ignore"):
-        diff = compare_groups(domains.totals, [(a, b)], measure=filters.measure,
+        diff = compare_groups(domains.totals, pairs, measure=filters.measure,
                               calibration=domains.calibration)
-    return {code: value for (_, code), value in _difference_map(diff, [a]).items()}
+    return _difference_map(diff, [a for a, _ in pairs])
 
 
 def _num(x) -> float | None:

@@ -228,3 +228,19 @@ def test_public_scoreboard_is_off_by_default_and_has_no_comments(app, client, pr
     html = page.get_data(as_text=True)
     assert province.province.name_vi in html and "Sở" in html
     assert "Máy lấy số" not in html and "/reports/comments" not in html
+
+
+def test_which_agencies_got_significantly_worse_and_on_which_element(as_user, province):
+    """The question issue 6 is done by: per agency and element, the change and its test."""
+    filters = rs.ReportFilters(start="2025-07", end="2025-12")
+    data = pages.build_ranking(province.province.id, filters, "vi")
+    assert data.previous == ("2025-01", "2025-06")
+    changes = [(row["code"], code, d) for row in data.rows for code, d in row["changes"].items()]
+    assert changes and all(d["p"] is not None for _, _, d in changes if d["estimate"] is not None)
+    shown = {*data.codes, "OVERALL"}
+    worse = [(a, c) for a, c, d in changes
+             if c in shown and d["p"] is not None and d["p"] < 0.05 and d["estimate"] < 0]
+    assert worse
+    html = as_user("province").get("/reports/detail?start=2025-07&end=2025-12").get_data(as_text=True)
+    assert 'id="table-changes"' in html
+    assert html.count('class="change-below"') == len(worse)
