@@ -160,3 +160,35 @@ def test_fast_json_encoder_equals_records(designed, ref_spec):
     table = estimate_indices(make_totals(designed, ref_spec, by=("agency", "period")),
                              measure="both", ci_method="korn-graubard")
     assert json.loads(table.results_json()) == table.records()
+
+
+def test_poststratified_aggregate_table_equals_rows(designed, ref_spec, results):
+    from analysis import poststratify, read_population
+
+    pop = read_population(results / "population.csv", ["agency"])
+    rows = make_totals(designed, ref_spec, by=("agency",), calibration=("agency",))
+    table = totals_from_table(_aggregate_table(designed, ref_spec), ref_spec, by=["agency"],
+                              calibration=["agency"])
+    out = []
+    for totals in (rows, table):
+        cal = poststratify(totals, pop, ["agency"])
+        out.append(estimate_indices(cal.apply(totals), calibration=cal))
+    ok = np.isfinite(out[0].se)
+    assert_close(out[1].estimate[ok], out[0].estimate[ok], 1e-12)
+    assert_close(out[1].se[ok], out[0].se[ok], 1e-10)
+
+
+def test_empty_group_value_is_its_own_null_group():
+    totals = totals_from_rows([[5.0], [1.0], [4.0]], ONE, by={"svc": ["a", None, "a"]})
+    keys = estimate_indices(totals).keys
+    assert {"svc": None} in keys and {"svc": "a"} in keys
+
+
+def test_rank_is_reproducible_with_a_seeded_generator(designed, ref_spec):
+    from analysis import rank_groups
+
+    totals = make_totals(designed, ref_spec, by=("agency",))
+    a = rank_groups(totals, "OVERALL", np.random.default_rng(7), draws=500)
+    b = rank_groups(totals, "OVERALL", np.random.default_rng(7), draws=500)
+    assert (a.rank_low == b.rank_low).all() and (a.rank_high == b.rank_high).all()
+    assert list(a.rank) == list(np.argsort(np.argsort(-a.estimate)) + 1)
