@@ -8,14 +8,13 @@ from flask_wtf.file import FileField, FileRequired
 from wtforms import (
     BooleanField,
     EmailField,
-    IntegerField,
     PasswordField,
     SelectField,
     SelectMultipleField,
     StringField,
     TextAreaField,
 )
-from wtforms.validators import DataRequired, InputRequired, Length, NumberRange, Optional, Regexp
+from wtforms.validators import DataRequired, Length, Optional, Regexp
 
 CODE = Regexp(r"^[A-Za-z0-9][A-Za-z0-9_.-]*$", message=_l("Letters, digits, . _ - only."))
 
@@ -102,11 +101,3 @@ class PaperForm(FlaskForm):
     """Which counter a paper questionnaire came from; answers are read by question code."""
 
     counter_id = SelectField(_l("Counter"), coerce=int)
-
-
-class VolumeForm(FlaskForm):
-    """One month's dossier count."""
-
-    agency_id = SelectField(_l("Agency"), coerce=int)
-    month = StringField(_l("Month (YYYY-MM)"), validators=[DataRequired(), Regexp(r"^\d{4}-\d{2}$")])
-    dossiers = IntegerField(_l("Dossiers handled"), validators=[InputRequired(), NumberRange(min=0)])
