@@ -111,3 +111,11 @@ def test_a_bad_forwarded_hops_is_a_clear_error(monkeypatch, tmp_path):
     monkeypatch.setenv("FORWARDED_HOPS", "nginx")
     with pytest.raises(ConfigError, match="FORWARDED_HOPS"):
         create_app({"TESTING": True, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path)})
+
+
+def test_reports_allow_inline_styles_for_charts_but_never_inline_script(client, tree):
+    login_as(client, tree.users["leader"])
+    page = client.get("/reports/")
+    assert page.status_code == 200
+    csp = _directives(page)
+    assert csp["script-src"] == "'self'" and csp["style-src"] == "'self' 'unsafe-inline'"
