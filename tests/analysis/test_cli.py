@@ -70,6 +70,9 @@ def test_csv_output_quotes_formula_like_labels(run_cli, tmp_path, results):
     ("0", "E1_2", "rating must be an integer 1..5"),
     ("1e10", "E1_2", "rating must be an integer 1..5"),
     ("-3", "E1_2", "rating must be an integer 1..5"),
+    ("nan", "E1_2", "is not a number"),
+    ("NA", "E1_2", "is not a number"),
+    ("inf", "E1_2", "rating must be an integer 1..5"),
 ])
 def test_bad_rating_names_file_row_column(run_cli, tmp_path, results, cell, column, message):
     rows = _ok_rows()
