@@ -1,13 +1,13 @@
-"""Security fixtures: the admin tree and the citizen-flow organisation, and a CSRF-enforcing app."""
+"""Security fixtures: the admin tree, the citizen-flow organisation, a CSRF-enforcing client, row counts."""
 
 from __future__ import annotations
 
 import pytest
+from sqlalchemy import func, select
 
-from app import create_app
 from app.extensions import db
+from app.models import Base
 from tests.admin.conftest import _fresh_login_per_request, tree  # noqa: F401  (fixtures reused)
-from tests.conftest import _test_config
 from tests.public.conftest import build_org
 
 
@@ -18,12 +18,13 @@ def org(app):
 
 
 @pytest.fixture
-def csrf_app(app, database_url, tmp_path):
-    """A second app over the same (empty) tables, with CSRF protection on as in production."""
-    config = _test_config(database_url, tmp_path / "csrf-instance")
-    config["WTF_CSRF_ENABLED"] = True
-    strict = create_app(config)
-    with strict.app_context():
-        yield strict
-        db.session.remove()
-        db.engine.dispose()
+def csrf_client(app):
+    """A client of the shared app with CSRF protection switched on, as in production."""
+    app.config["WTF_CSRF_ENABLED"] = True
+    return app.test_client()
+
+
+def row_counts() -> dict[str, int]:
+    """The number of rows in every table: a request that was refused must leave them all alone."""
+    return {table.name: db.session.execute(select(func.count()).select_from(table)).scalar_one()
+            for table in Base.metadata.sorted_tables}
