@@ -154,3 +154,11 @@ def test_importing_analysis_loads_no_web_framework():
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "False"
+
+
+def test_codes_that_look_like_numbers_stay_text(run_cli, tmp_path, results):
+    rows = [r.replace(",A01,", ",007,").replace(",A02,", ",010,") for r in _ok_rows()]
+    status, payload, err = run_cli("indices", str(_write(tmp_path, rows)), "--questionnaire",
+                                   str(results / "ref-survey.yaml"), "--by", "agency")
+    assert status == 0, err
+    assert {r["by"]["agency"] for r in payload["results"]} == {"007", "010"}
