@@ -97,15 +97,24 @@ def test_calibrated_weights_match_r(results, designed, ref_spec):
 
 
 def test_differences_match_r(results, designed, ref_spec):
+    from analysis import poststratify, read_population
+
     ref = pd.read_csv(results / "reference_diff.csv")
-    by_agency = make_totals(designed, ref_spec, by=("agency",))
+    by_agency = make_totals(designed, ref_spec, by=("agency",), calibration=("agency",))
     by_period = make_totals(designed, ref_spec, by=("period",))
-    pair = compare_groups(by_agency, [("A01", "A02")])
-    period = compare_groups(by_period, [("2026", "2025")])
-    whole = compare_to_all(by_agency)
+    cal = poststratify(by_agency, read_population(results / "population.csv", ["agency"]),
+                       ["agency"])
+    calibrated = cal.apply(by_agency)
+    found = {
+        "A01-A02": compare_groups(by_agency, [("A01", "A02")]),
+        "2026-2025": compare_groups(by_period, [("2026", "2025")]),
+        "A01-ALL": compare_to_all(by_agency),
+        "A01-A02 poststratified": compare_groups(calibrated, [("A01", "A02")], calibration=cal),
+        "A01-ALL poststratified": compare_to_all(calibrated, calibration=cal),
+    }
+    assert set(ref["contrast"]) == set(found)
     for _, r in ref.iterrows():
-        diff, row = {"A01-A02": (pair, 0), "2026-2025": (period, 0),
-                     "A01-ALL": (whole, 0)}[r["contrast"]]
+        diff = found[r["contrast"]]
         j = diff.codes.index(r["code"])
-        assert_close(diff.estimate[row, j] / 100, r["estimate"], RTOL)
-        assert_close(diff.se[row, j] / 100, r["se"], RTOL)
+        assert_close(diff.estimate[0, j] / 100, r["estimate"], RTOL)
+        assert_close(diff.se[0, j] / 100, r["se"], RTOL)

@@ -149,6 +149,16 @@ for (k in c("E1_1", "E3_1")) {
   ct <- svycontrast(r, c(1, 0, 0, -1))
   diffs <- rbind(diffs, data.frame(contrast = "A01-ALL", code = k, estimate = coef(ct),
                                    se = sqrt(vcov(ct)[1, 1])))
+  ps2 <- postStratify(des2, ~agency, pop)
+  ct <- svycontrast(svyratio(~yA + y, ~xA + x, ps2, covmat = TRUE), c(1, 0, 0, -1))
+  diffs <- rbind(diffs, data.frame(contrast = "A01-ALL poststratified", code = k,
+                                   estimate = coef(ct), se = sqrt(vcov(ct)[1, 1])))
+  # svyby() fails on this calibrated design, so the two domains are explicit ratios
+  ps2 <- update(ps2, yB = get(paste0("s_", k)) * (agency == "A02"),
+                xB = get(paste0("a_", k)) * (agency == "A02"))
+  ct <- svycontrast(svyratio(~yA + yB, ~xA + xB, ps2, covmat = TRUE), c(1, 0, 0, -1))
+  diffs <- rbind(diffs, data.frame(contrast = "A01-A02 poststratified", code = k,
+                                   estimate = coef(ct), se = sqrt(vcov(ct)[1, 1])))
   b <- svyby(as.formula(paste0("~s_", k)), ~period, des, svyratio,
              denominator = as.formula(paste0("~a_", k)), covmat = TRUE)
   ct <- svycontrast(b, c(-1, 1))
