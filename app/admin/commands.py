@@ -9,7 +9,7 @@ from flask.cli import with_appcontext
 
 from app.extensions import db
 from app.models.auth import ADMINISTRATOR
-from app.services.accounts import AccountError, create_user
+from app.services.accounts import AccountError, create_user, reset_password
 
 
 @click.group("users")
@@ -33,3 +33,20 @@ def create_admin(email, name, password):
         sys.exit(1)
     db.session.commit()
     click.echo(f"users: administrator {user.email} created")
+
+
+@users_cli.command("set-password")
+@click.option("--email", prompt=True, help="E-mail address of the account.")
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True,
+              envvar="NEW_PASSWORD", help="New password (prompted when omitted; or NEW_PASSWORD).")
+@with_appcontext
+def set_password(email, password):
+    """Reset an account's password (e.g. a locked-out administrator); ends its sessions."""
+    try:
+        user = reset_password(email, password)
+    except AccountError as exc:
+        db.session.rollback()
+        click.echo(f"users: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"users: password of {user.email} changed")

@@ -99,6 +99,19 @@ def change_password(user: User, current: str, new: str) -> None:
     record_event(user, "user.password", user.email)
 
 
+def reset_password(email: str, new: str, actor: User | None = None) -> User:
+    """Set a new password without the old one (command line, by an operator); caller commits."""
+    user = find_user(email)
+    if user is None:
+        raise AccountError(f"no account for {normalise_email(email)}")
+    problem = password_problem(new, user.email)
+    if problem:
+        raise AccountError(problem)
+    user.password_hash = generate_password_hash(new)
+    record_event(actor, "user.password_reset", user.email)
+    return user
+
+
 def update_user(user: User, role: str, agency: Agency | None, active: bool, name: str, actor: User) -> None:
     """Change an account's role, agency, name or state, logging role changes (caller commits)."""
     _check_role(role, agency)

@@ -118,3 +118,16 @@ def test_create_admin_command(runner):
     assert again.exit_code == 1 and "already exists" in again.output
     weak = runner.invoke(args=["users", "create-admin", "--email", "b@example.org", "--password", "short"])
     assert weak.exit_code == 1 and "at least 10" in weak.output
+
+
+def test_set_password_command(runner, tree):
+    result = runner.invoke(args=["users", "set-password", "--email", "manager@example.org",
+                                 "--password", "a brand new secret"])
+    assert result.exit_code == 0, result.output
+    db.session.refresh(tree.users["manager"])
+    assert tree.users["manager"].password_hash.startswith("scrypt:")
+    unknown = runner.invoke(
+        args=["users", "set-password", "--email", "x@example.org", "--password", "x" * 12]
+    )
+    assert unknown.exit_code == 1 and "no account" in unknown.output
+    assert db.session.query(AuditEvent).filter_by(action="user.password_reset", actor="system").count() == 1
