@@ -15,7 +15,7 @@ import numpy as np
 from .errors import AnalysisError
 from .intervals import confidence_intervals, effective_n
 from .reporting import ReportingRules, apply_rules
-from .totals import PsuTotals, _element_matrix
+from .totals import PsuTotals
 from .variance import domain_variance, group_sum
 
 __all__ = ["MEASURES", "IndexTable", "Linearised", "estimate_indices", "linearise",
@@ -76,10 +76,9 @@ def linearise(totals: PsuTotals, measure: str = "satisfied") -> Linearised:
     of a complicated estimate. *JASA* 66, 411–414.
     """
     spec = totals.spec
-    member = _element_matrix(spec).astype(float)
     y0 = _numerators(totals, measure)
-    y = np.hstack([y0, y0 @ member])
-    x = np.hstack([totals.wa, totals.wa @ member])
+    y = np.hstack([y0, _element_sums(y0, spec)])
+    x = np.hstack([totals.wa, _element_sums(totals.wa, spec)])
     g = totals.cell_group
     yg, xg = group_sum(y, g, totals.n_groups), group_sum(x, g, totals.n_groups)
     has = xg > 0
@@ -101,6 +100,12 @@ def linearise(totals: PsuTotals, measure: str = "satisfied") -> Linearised:
         u=np.column_stack([u, u_all]),
         n=np.rint(group_sum(n_cells.astype(float), g, totals.n_groups)).astype(np.int64),
     )
+
+
+def _element_sums(values: np.ndarray, spec) -> np.ndarray:
+    """Σ over each element's criteria (criteria columns are element by element)."""
+    starts = np.cumsum([0] + [len(e.criteria) for e in spec.elements])[:-1]
+    return np.add.reduceat(values, starts, axis=1)
 
 
 def group_df(totals: PsuTotals) -> np.ndarray:

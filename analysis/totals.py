@@ -252,9 +252,7 @@ def totals_from_codes(
     inv, cells, *labels = _cell_index(list(by.values()), list(calibration.values()),
                                       stratum, psu, n_rows)
     m, width = len(cells["cell_group"]), spec.points + 1
-    sat = np.zeros(width)
-    sat[sorted(spec.satisfied)] = 1.0
-    score = np.arange(width, dtype=float)
+    satisfied = sorted(spec.satisfied)
     k = len(spec.criteria)
     sums = {name: np.zeros((m, k)) for name in ("ws", "wa", "wr", "n_answered")}
     element_of = np.repeat(np.arange(len(spec.elements)), [len(e.criteria) for e in spec.elements])
@@ -264,9 +262,10 @@ def totals_from_codes(
         key = np.add(base, code, dtype=np.int64)
         sw = np.bincount(key, weights=weight, minlength=m * width).reshape(m, width)
         sn = np.bincount(key, minlength=m * width).reshape(m, width)
-        sums["ws"][:, j] = sw @ sat
+        # plain sums, not BLAS products: tall thin matmuls are slow on a busy machine
+        sums["ws"][:, j] = sw[:, satisfied].sum(axis=1)
         sums["wa"][:, j] = sw[:, 1:].sum(axis=1)
-        sums["wr"][:, j] = sw @ score
+        sums["wr"][:, j] = sum(r * sw[:, r] for r in range(2, width)) + sw[:, 1]
         sums["n_answered"][:, j] = sn[:, 1:].sum(axis=1)
         any_element[element_of[j]] |= code > 0
     sums["n_element"] = np.column_stack([np.bincount(inv, weights=a, minlength=m)
@@ -338,16 +337,6 @@ def totals_from_rows(
     codes = [np.nan_to_num(r[:, j], nan=0.0).astype(np.int16) for j in range(r.shape[1])]
     return totals_from_codes(codes, spec, w, stratum=stratum, psu=psu, by=by,
                              calibration=calibration)
-
-
-def _element_matrix(spec: IndexSpec) -> np.ndarray:
-    """Membership matrix M (criteria × elements): M[k, E] = 1 if k ∈ E."""
-    m = np.zeros((len(spec.criteria), len(spec.elements)), dtype=np.int32)
-    k = 0
-    for j, e in enumerate(spec.elements):
-        m[k:k + len(e.criteria), j] = 1
-        k += len(e.criteria)
-    return m
 
 
 def totals_from_table(
