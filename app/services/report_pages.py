@@ -249,7 +249,8 @@ def build_ranking(root: int, filters: rs.ReportFilters, lang: str) -> Ranking:
     def compute():
         domains = _domains(scope, scope.design, label_of)
         records = rs.estimate(domains, filters)
-        return records, rs.versus_scope(domains, filters), domains.note
+        codes = tuple(dict.fromkeys((filters.code, "OVERALL")))
+        return records, rs.versus_scope(domains, filters, codes), domains.note
 
     records, versus, note = rs.cached("ranking", (root, filters, start, end), compute, scope.key)
     out.note = note
@@ -288,7 +289,8 @@ def _unit_changes(scope: Scope, unit_memo: dict, units: list[int]):
         present = {r["by"]["group"] for r in rs.estimate(domains, scope.filters)
                    if r["code"] == "OVERALL" and r["n"]}
         pairs = [(f"{u}|cur", f"{u}|prev") for u in units if {f"{u}|cur", f"{u}|prev"} <= present]
-        diffs = rs.pairwise(domains, scope.filters, pairs)
+        codes = (*(e.code for e in scope.design.spec.elements), "OVERALL")
+        diffs = rs.pairwise(domains, scope.filters, pairs, codes)
         return {(label.split("|")[0], code): d for (label, code), d in diffs.items()}
 
     changes = rs.cached("changes", (scope.root, scope.filters, start, end), compute, scope.key)

@@ -8,6 +8,7 @@ import json
 import re
 from datetime import UTC, datetime
 
+import numpy as np
 import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
@@ -244,3 +245,36 @@ def test_which_agencies_got_significantly_worse_and_on_which_element(as_user, pr
     html = as_user("province").get("/reports/detail?start=2025-07&end=2025-12").get_data(as_text=True)
     assert 'id="table-changes"' in html
     assert html.count('class="change-below"') == len(worse)
+
+
+def test_chunked_comparisons_equal_analysis_compare(province):
+    """versus_scope and pairwise only slice statistics and chunk groups of analysis.compare."""
+    from analysis.compare import compare_groups, compare_to_all
+
+    scope = pages.open_scope(province.province.id, rs.ReportFilters())
+    ids, tree = scope.ids, scope.tree
+
+    def label_of(agency, month):
+        unit = tree.unit_of(agency, scope.root, None) if agency in ids else None
+        return None if unit is None else f"{unit}|{'a' if month <= '2025-06' else 'b'}"
+
+    domains = pages._domains(scope, scope.design, label_of)
+    labels = [str(v) for v in domains.totals.group_labels[0]]
+    ours = rs.versus_scope(domains, scope.filters, ("OVERALL", "E2"))
+    theirs = compare_to_all(domains.totals)
+    for g, label in enumerate(labels):
+        for code in ("OVERALL", "E2"):
+            j = theirs.codes.index(code)
+            if label != rs.OUT and np.isfinite(theirs.estimate[g, j]):
+                assert ours[(label, code)]["estimate"] == pytest.approx(theirs.estimate[g, j], rel=1e-9)
+                assert ours[(label, code)]["p"] == pytest.approx(theirs.p_value[g, j], rel=1e-9, abs=1e-15)
+    units = sorted({label.split("|")[0] for label in labels if label != rs.OUT})
+    pairs = [(f"{u}|b", f"{u}|a") for u in units if f"{u}|a" in labels and f"{u}|b" in labels]
+    ours = rs.pairwise(domains, scope.filters, pairs, ("E1", "OVERALL"))
+    theirs = compare_groups(domains.totals, pairs)
+    for k, (a, _) in enumerate(pairs):
+        for code in ("E1", "OVERALL"):
+            j = theirs.codes.index(code)
+            assert ours[(a, code)]["estimate"] == pytest.approx(theirs.estimate[k, j], rel=1e-9)
+            assert ours[(a, code)]["ci_low"] == pytest.approx(theirs.ci_low[k, j], rel=1e-9)
+            assert ours[(a, code)]["p"] == pytest.approx(theirs.p_value[k, j], rel=1e-9, abs=1e-15)
