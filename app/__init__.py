@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from flask import Flask, g, request
+from flask import Flask, current_app, g, request
 from flask_babel import refresh
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
@@ -44,7 +44,8 @@ def _remember_language(response):
     asked = request.args.get("lang")
     if asked in ("vi", "en") and request.cookies.get(LANG_COOKIE) != asked:
         response.set_cookie(
-            LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True
+            LANG_COOKIE, asked, max_age=365 * 24 * 3600, samesite="Lax", httponly=True,
+            secure=current_app.config["SESSION_COOKIE_SECURE"],
         )
     return response
 

@@ -157,6 +157,29 @@ def _code_maps() -> dict[str, dict[int, str]]:
     }
 
 
+# A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+
+
+def _spreadsheet_safe(fmt):
+    """Prefix free text that a spreadsheet would run as a formula with a quote.
+
+    Text already starting with a quote gets one too, so import can always drop
+    exactly one leading quote and the round trip stays lossless.
+    """
+
+    def safe(value) -> str:
+        text = fmt(value)
+        return "'" + text if text.startswith(FORMULA_STARTS) else text
+
+    return safe
+
+
+def unquote_text_cell(text: str) -> str:
+    """Undo _spreadsheet_safe on import."""
+    return text[1:] if text.startswith("'") else text
+
+
 def _answer_formatter(questionnaire: Questionnaire, slots: dict[str, int], columns: list[str]):
     """Build a function turning a response row into its answer cells, in `columns` order.
 
@@ -170,6 +193,8 @@ def _answer_formatter(questionnaire: Questionnaire, slots: dict[str, int], colum
             plan.append((None, None))
         elif code in slots:
             plan.append((slot_column(slots[code]), None))
+        elif question.type == "text":
+            plan.append((code, _spreadsheet_safe(question.format_answer)))
         else:
             plan.append((code, question.format_answer))
 
@@ -386,6 +411,8 @@ class _RowChecker:
                                         f"version {questionnaire.version}")
         for question in questionnaire.all_questions():
             text = cells.get(question.code, "")
+            if question.type == "text":
+                text = unquote_text_cell(text)
             try:
                 value = question.parse_answer(text, questionnaire.scale)
             except ValueError as exc:

@@ -153,8 +153,6 @@ def test_session_cookie_is_secure_httponly_lax(running):
     assert {"secure", "httponly", "samesite=lax"} <= flags
 
 
-@pytest.mark.xfail(strict=True, reason="app/__init__.py _remember_language sets the lang cookie without "
-                   "secure=SESSION_COOKIE_SECURE, so in production it also travels over plain http")
 def test_language_cookie_is_secure_in_production(running):
     running.request("GET", "/auth/login?lang=en")
     lang = [c for c in running.set_cookies if c.startswith("lang=")]

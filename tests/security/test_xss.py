@@ -118,9 +118,6 @@ def test_indices_csv_export_quotes_formulas(client, poisoned):
     assert not [c for c in cells if c.startswith(("=", "+", "@"))]
 
 
-@pytest.mark.xfail(strict=True, reason="app/services/responses_csv.py write_csv (used by "
-                   "`flask responses export` and /reports/export/responses.csv) writes a comment starting "
-                   "with '=' unquoted: a spreadsheet opening the export runs it as a formula (STYLE.md 8)")
 def test_responses_csv_export_quotes_formulas(client, poisoned):
     from app.models import User
 
