@@ -1,0 +1,162 @@
+"""How fast the leaders' overview and ranking pages answer, cold and warm.
+
+Loads N synthetic responses to sipas-2017 (1,000 agencies under one province,
+10 strata, 10,000 PSUs; the loader of db_aggregate_bench.py) spread over 12
+months into a fresh SQLite file and, when it answers, a fresh PostgreSQL
+database. A province leader then requests /reports/overview and
+/reports/ranking through the Flask test client:
+
+- cold: the report cache is empty (first request after start or after new data);
+- warm: the same page again (aggregates cached, data version unchanged);
+- after a new response: the data version changed, so the page recomputes.
+
+The yardstick is a bare COUNT(*) over the response table in the same run.
+
+    .venv/bin/python benchmarks/reports_bench.py [--responses 1000000]
+        [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-postgres]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+from sqlalchemy import select, text
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+from db_aggregate_bench import _postgres_database, load_rows, setup_org, synthetic_columns  # noqa: E402
+
+from app import create_app  # noqa: E402
+from app.extensions import db  # noqa: E402
+from app.models import Agency, Response, User  # noqa: E402
+from app.services import reports as rs  # noqa: E402
+from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, rating_slots, validate_file  # noqa: E402
+
+PAGES = ("/reports/overview", "/reports/ranking")
+
+SPREAD = {
+    "sqlite": "UPDATE response SET submitted_at = datetime('2025-01-15', '+' || (id % 12) || ' months')",
+    "postgresql": "UPDATE response SET submitted_at = timestamptz '2025-01-15 00:00+00' "
+                  "+ make_interval(months => (id % 12)::int)",
+}
+
+
+def _load(n: int) -> tuple[float, object]:
+    questionnaire = validate_file(SURVEYS_DIR / "sipas-2017.yaml")
+    version, _ = publish_questionnaire(questionnaire)
+    db.session.commit()
+    agency_ids, counter_ids = setup_org(version)
+    slots = rating_slots(questionnaire)
+    criteria_slots = [slots[code] for code in questionnaire.likert_codes()]
+    seconds = load_rows(synthetic_columns(n), version.id, agency_ids, counter_ids, criteria_slots)
+    started = time.perf_counter()
+    db.session.execute(text(SPREAD[db.engine.dialect.name]))
+    db.session.execute(text("ANALYZE"))
+    db.session.commit()
+    return seconds + time.perf_counter() - started, version.id
+
+
+def _leader() -> User:
+    province = db.session.scalar(select(Agency).where(Agency.code == "P"))
+    user = User(email="leader@example.org", role="leader", password_hash="-", agency_id=province.id,  # noqa: S106
+                active=True, name="")
+    db.session.add(user)
+    db.session.commit()
+    return user
+
+
+def _get(client, path: str) -> float:
+    started = time.perf_counter()
+    response = client.get(path)
+    seconds = time.perf_counter() - started
+    assert response.status_code == 200, (path, response.status_code)
+    return seconds
+
+
+def _add_response(version_id: int, agency_id: int) -> None:
+    db.session.add(Response(uid=f"late-{time.time_ns()}", version_id=version_id, agency_id=agency_id,
+                            channel="qr", submitted_at=datetime(2025, 12, 20, tzinfo=UTC), r1=5, answers={}))
+    db.session.commit()
+
+
+def bench_database(url: str, n: int, label: str, warm_repeat: int = 5) -> dict:
+    """Load n responses at url and time the two pages cold, warm and after new data."""
+    app = create_app({"SECRET_KEY": "bench", "SQLALCHEMY_DATABASE_URI": url,
+                      "INSTANCE_PATH": tempfile.mkdtemp(), "RATELIMIT_ENABLED": False})
+    out = {"database": label, "responses": n}
+    with app.app_context():
+        db.create_all()
+        out["load_s"], version_id = _load(n)
+        user = _leader()
+        agency_id = user.agency_id
+        scan = [_timed(lambda: db.session.scalar(text("SELECT count(*) FROM response WHERE weight > 0")))
+                for _ in range(3)]
+        out["scan_s"] = statistics.median(scan)
+        client = app.test_client()
+        with client.session_transaction() as session:
+            session["_user_id"] = user.get_id()
+            session["_fresh"] = True
+        for path in PAGES:
+            name = path.rsplit("/", 1)[1]
+            rs.CACHE.clear()
+            db.session.remove()
+            out[f"{name}_cold_s"] = _get(client, path)
+            out[f"{name}_warm_s"] = statistics.median(_get(client, path) for _ in range(warm_repeat))
+        _add_response(version_id, agency_id)
+        out["overview_after_new_data_s"] = _get(client, PAGES[0])
+        out["ranking_after_new_data_s"] = _get(client, PAGES[1])
+        db.session.remove()
+        db.engine.dispose()
+    return out
+
+
+def _timed(fn) -> float:
+    started = time.perf_counter()
+    fn()
+    return time.perf_counter() - started
+
+
+def _table(results: list[dict]) -> str:
+    head = ("| database | responses | load (s) | COUNT(*) (s) | overview cold (s) | overview warm (s) "
+            "| ranking cold (s) | ranking warm (s) | overview / ranking after a new response (s) |\n"
+            "|---|---|---|---|---|---|---|---|---|\n")
+    rows = [f"| {r['database']} | {r['responses']:,} | {r['load_s']:.1f} | {r['scan_s']:.2f} "
+            f"| {r['overview_cold_s']:.2f} | {r['overview_warm_s']:.3f} | {r['ranking_cold_s']:.2f} "
+            f"| {r['ranking_warm_s']:.3f} | {r['overview_after_new_data_s']:.2f} / "
+            f"{r['ranking_after_new_data_s']:.2f} |\n" for r in results]
+    return head + "".join(rows)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--responses", type=int, default=1_000_000)
+    parser.add_argument("--postgres", default="postgresql+psycopg://postgres@127.0.0.1:5432/test")
+    parser.add_argument("--no-postgres", action="store_true")
+    parser.add_argument("--no-sqlite", action="store_true")
+    args = parser.parse_args()
+    results = []
+    if not args.no_sqlite:
+        with tempfile.TemporaryDirectory() as tmp:
+            results.append(bench_database(f"sqlite:///{tmp}/bench.db", args.responses, "SQLite (WAL)"))
+            print(results[-1], file=sys.stderr, flush=True)
+    admin, name = (None, None) if args.no_postgres else _postgres_database(args.postgres)
+    if admin is not None:
+        try:
+            url = args.postgres.rsplit("/", 1)[0] + f"/{name}"
+            results.append(bench_database(url, args.responses, "PostgreSQL"))
+            print(results[-1], file=sys.stderr, flush=True)
+        finally:
+            with admin.connect() as connection:
+                connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    print(_table(results))
+
+
+if __name__ == "__main__":
+    main()
