@@ -75,23 +75,29 @@ def test_no_raw_address_is_stored(client, org):
 @pytest.fixture
 def limited(app, database_url, tmp_path):
     """Build an app with rate limits on, in memory or in a given storage."""
+    built = []
+
     def build(storage="memory://", **limits):
-        return create_app({
+        built.append(create_app({
             "TESTING": True, "SECRET_KEY": "test-secret-key", "SQLALCHEMY_DATABASE_URI": database_url,
             "INSTANCE_PATH": str(tmp_path / "limited"), "WTF_CSRF_ENABLED": False,
             "RATELIMIT_ENABLED": True, "RATELIMIT_STORAGE_URI": storage, **limits,
-        })
-    return build
+        }))
+        return built[-1]
+
+    yield build
+    for other in built:  # each app has its own engine: close its connections
+        with other.app_context():
+            db.engine.dispose()
 
 
-def _exhaust(limited_app, org, storage_note=""):
-    with limited_app.app_context():
-        client = limited_app.test_client()
-        short, full = f"/s/{org.short.qr_token}", f"/s/{org.full.qr_token}"
-        statuses = [post_form(client, short, **_from("10.9.9.9")).status_code for _ in range(4)]
-        other_counter = post_form(client, full, {"q-OVERALL": "5"}, **_from("10.9.9.9")).status_code
-        other_client = post_form(client, short, **_from("10.9.9.8")).status_code
-        still_reads = client.get(short, **_from("10.9.9.9")).status_code
+def _exhaust(limited_app, org):
+    client = limited_app.test_client()
+    short, full = f"/s/{org.short.qr_token}", f"/s/{org.full.qr_token}"
+    statuses = [post_form(client, short, **_from("10.9.9.9")).status_code for _ in range(4)]
+    other_counter = post_form(client, full, {"q-OVERALL": "5"}, **_from("10.9.9.9")).status_code
+    other_client = post_form(client, short, **_from("10.9.9.8")).status_code
+    still_reads = client.get(short, **_from("10.9.9.9")).status_code
     return statuses, other_counter, other_client, still_reads
 
 

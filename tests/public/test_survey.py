@@ -85,8 +85,10 @@ def test_full_sipas_answers_export_like_an_import(client, org):
     assert record["E1_1"] == "4" and record["E1_2"] == "" and record["OVERALL"] == "4"
     assert record["EXPECT"] == "staff_attitude;processing_time"
     assert (record["GENDER"], record["AGE_GROUP"], record["channel"]) == ("f", "30-44", "qr")
-    assert record["COMMENT"] == "=1+1 <b>không</b>"
-    assert _responses()[0].answers["EXPECT"] == ["staff_attitude", "processing_time"]
+    assert record["COMMENT"] == "'=1+1 <b>không</b>"  # the export defuses spreadsheet formulas
+    stored = _responses()[0].answers
+    assert stored["EXPECT"] == ["staff_attitude", "processing_time"]
+    assert stored["COMMENT"] == "=1+1 <b>không</b>"  # stored exactly as typed
 
 
 def test_double_submit_refresh_and_retry_store_one_response(client, org):
