@@ -8,7 +8,7 @@ aggregate table) and returns an :class:`IndexTable`.
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -16,7 +16,7 @@ from .errors import AnalysisError
 from .intervals import confidence_intervals, effective_n
 from .reporting import ReportingRules, apply_rules
 from .totals import PsuTotals
-from .variance import domain_variance, group_sum
+from .variance import BLOCK, domain_variance, group_sum
 
 __all__ = ["MEASURES", "IndexTable", "Linearised", "estimate_indices", "linearise",
            "group_df", "variance_of"]
@@ -40,14 +40,6 @@ class Linearised:
     estimate: np.ndarray
     u: np.ndarray
     n: np.ndarray
-
-
-def _numerators(totals: PsuTotals, measure: str) -> np.ndarray:
-    if measure == "satisfied":
-        return totals.ws
-    if measure == "mean-score":
-        return (totals.wr - totals.wa) / (totals.spec.points - 1)
-    raise AnalysisError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
 
 
 def linearise(totals: PsuTotals, measure: str = "satisfied") -> Linearised:
@@ -76,30 +68,57 @@ def linearise(totals: PsuTotals, measure: str = "satisfied") -> Linearised:
     of a complicated estimate. *JASA* 66, 411–414.
     """
     spec = totals.spec
-    y0 = _numerators(totals, measure)
-    y = np.hstack([y0, _element_sums(y0, spec)])
-    x = np.hstack([totals.wa, _element_sums(totals.wa, spec)])
-    g = totals.cell_group
-    yg, xg = group_sum(y, g, totals.n_groups), group_sum(x, g, totals.n_groups)
+    g, n_groups, k = totals.cell_group, totals.n_groups, len(spec.criteria)
+    n_stats = k + len(spec.elements)
+    # two passes over row blocks keep the temporaries small: with one PSU per
+    # response there is a cell per response
+    yg, xg = np.zeros((n_groups, n_stats)), np.zeros((n_groups, n_stats))
+    for rows in _blocks(len(g)):
+        y, x = _block_yx(totals, measure, rows)
+        yg += group_sum(y, g[rows], n_groups)
+        xg += group_sum(x, g[rows], n_groups)
     has = xg > 0
     ratio = np.divide(yg, xg, out=np.full(yg.shape, np.nan), where=has)
     safe_r = np.where(has, ratio, 0.0)
     safe_x = np.where(has, xg, 1.0)
-    u = (y - safe_r[g] * x) / safe_x[g]
-    k = len(spec.criteria)
     omega = np.array([e.weight for e in spec.elements]) / spec.total_weight
+    u = np.empty((len(g), n_stats + 1))
+    for rows in _blocks(len(g)):
+        y, x = _block_yx(totals, measure, rows)
+        gb = g[rows]
+        body = (y - safe_r[gb] * x) / safe_x[gb]
+        u[rows, :n_stats] = body
+        u[rows, n_stats] = body[:, k:] @ omega
     used = omega > 0
     overall = ratio[:, k:][:, used] @ omega[used]
-    u_all = u[:, k:] @ omega
-    n_cells = np.hstack([totals.n_answered, totals.n_element, totals.n_any[:, None]])
+    n_cells = [totals.n_answered, totals.n_element, totals.n_any[:, None]]
+    n = np.hstack([group_sum(part, g, n_groups) for part in n_cells])
     codes = (*spec.criteria, *(e.code for e in spec.elements), "OVERALL")
     levels = ("criterion",) * k + ("element",) * len(spec.elements) + ("overall",)
     return Linearised(
         measure=measure, levels=levels, codes=codes,
         estimate=np.column_stack([ratio, overall]),
-        u=np.column_stack([u, u_all]),
-        n=np.rint(group_sum(n_cells.astype(float), g, totals.n_groups)).astype(np.int64),
+        u=u,
+        n=np.rint(n).astype(np.int64),
     )
+
+
+def _blocks(n: int):
+    """Row slices of at most BLOCK rows."""
+    return [slice(start, start + BLOCK) for start in range(0, n, BLOCK)]
+
+
+def _block_yx(totals: PsuTotals, measure: str, rows: slice) -> tuple[np.ndarray, np.ndarray]:
+    """Numerators y and denominators x of every criterion and element for some cells."""
+    wa = totals.wa[rows]
+    if measure == "satisfied":
+        y = totals.ws[rows]
+    elif measure == "mean-score":
+        y = (totals.wr[rows] - wa) / (totals.spec.points - 1)
+    else:
+        raise AnalysisError(f"unknown measure {measure!r}; use one of {', '.join(MEASURES)}")
+    spec = totals.spec
+    return (np.hstack([y, _element_sums(y, spec)]), np.hstack([wa, _element_sums(wa, spec)]))
 
 
 def _element_sums(values: np.ndarray, spec) -> np.ndarray:
@@ -266,7 +285,7 @@ def estimate_indices(
         se = np.sqrt(np.maximum(dv.var, 0.0))
         # an exactly zero variance leaves rounding noise of ~1e-16; no real design gets near
         se[se < SE_ZERO] = 0.0
-        parts.append((lin, se, dv.lonely))
+        parts.append((replace(lin, u=np.empty((0, 0))), se, dv.lonely))  # free u
     return _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration)
 
 

@@ -183,7 +183,8 @@ def read_responses(path: str | Path, spec: IndexSpec, *, by: Sequence[str] = (),
 
     return ResponseColumns(
         codes=tuple(codes.get(k, empty) for k in spec.criteria),
-        weight=frame["weight"].to_numpy() if "weight" in frame else np.ones(n),
+        # a copy, so the parsed block of 25 float columns can be freed
+        weight=frame["weight"].to_numpy().copy() if "weight" in frame else np.ones(n),
         stratum=col("stratum"), psu=col("psu"),
         by={c: col(c) for c in by}, calibration={c: col(c) for c in calibration},
         missing_criteria=tuple(missing),

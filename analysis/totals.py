@@ -220,7 +220,10 @@ def _cell_index(by_cols, calib_cols, stratum, psu, n_rows):
 
 def _assemble(spec, by, calib, labels, cells, sums) -> PsuTotals:
     g_labels, c_labels, psu_stratum = labels
-    counts = {k: np.rint(sums[k]).astype(np.int64) for k in ("n", "n_answered", "n_element", "n_any")}
+    # counts arrive as float sums (bincount) or already as integers; int32 halves the memory
+    counts = {k: (sums[k] if sums[k].dtype.kind == "i" else np.rint(sums[k])).astype(
+        np.int32 if sums[k].ndim == 2 else np.int64, copy=False)
+        for k in ("n", "n_answered", "n_element", "n_any")}
     return PsuTotals(
         spec=spec, by=tuple(by), group_labels=g_labels if by else (),
         cell_group=cells["cell_group"].astype(np.int64),
@@ -254,7 +257,8 @@ def totals_from_codes(
     m, width = len(cells["cell_group"]), spec.points + 1
     satisfied = sorted(spec.satisfied)
     k = len(spec.criteria)
-    sums = {name: np.zeros((m, k)) for name in ("ws", "wa", "wr", "n_answered")}
+    sums = {name: np.zeros((m, k)) for name in ("ws", "wa", "wr")}
+    sums["n_answered"] = np.zeros((m, k), dtype=np.int32)
     element_of = np.repeat(np.arange(len(spec.elements)), [len(e.criteria) for e in spec.elements])
     any_element = np.zeros((len(spec.elements), n_rows), dtype=bool)
     base = inv.astype(np.int64) * width

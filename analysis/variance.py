@@ -18,6 +18,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
+#: Rows per block when a step would otherwise copy a (cells × statistics) array.
+BLOCK = 131_072
+
 __all__ = ["DesignVariance", "dense_variance", "domain_variance", "group_sum", "scatter_psu"]
 
 
@@ -31,7 +34,7 @@ class DesignVariance:
 
 def group_sum(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
     """Σ of the rows of ``values`` per code (0..n−1), one ``bincount`` per column."""
-    values = np.asarray(values, dtype=float)
+    values = np.asarray(values)
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n)
     out = np.empty((n, values.shape[1]))
@@ -86,18 +89,24 @@ def domain_variance(
     n_psu = len(psu_stratum)
     n_strata = int(psu_stratum.max()) + 1
     n_h = np.bincount(psu_stratum, minlength=n_strata)
-    gp, inv = np.unique(cell_group.astype(np.int64) * n_psu + cell_psu, return_inverse=True)
-    z = group_sum(u, inv, len(gp))
-    g = gp // n_psu
-    h = psu_stratum[gp % n_psu]
-    gh, inv2 = np.unique(g * n_strata + h, return_inverse=True)
+    key = cell_group.astype(np.int64) * n_psu + cell_psu
+    gp, inv = np.unique(key, return_inverse=True)
+    if len(gp) < len(key):  # several cells per (domain, PSU): sum them first
+        u, key = group_sum(u, inv, len(gp)), gp
+    g = key // n_psu
+    gh, inv2 = np.unique(g * n_strata + psu_stratum[key % n_psu], return_inverse=True)
     gh_h = gh % n_strata
     size = n_h[gh_h].astype(float)
     lonely_gh = n_h[gh_h] == 1
-    zbar = group_sum(z, inv2, len(gh)) / size[:, None]
+    zbar = group_sum(u, inv2, len(gh)) / size[:, None]
     zbar[lonely_gh] = 0.0
-    dev = z - zbar[inv2]
-    ss = group_sum(dev * dev, inv2, len(gh))
+    ss = np.zeros_like(zbar)
+    # centred squares in row blocks: with one PSU per response u has millions of rows
+    for start in range(0, len(u), BLOCK):
+        rows = slice(start, start + BLOCK)
+        dev = u[rows] - zbar[inv2[rows]]
+        dev *= dev
+        ss += group_sum(dev, inv2[rows], len(gh))
     present = np.bincount(inv2, minlength=len(gh))
     ss += (size - present)[:, None] * zbar * zbar
     ss *= _stratum_scale(n_h[gh_h])[:, None]
