@@ -50,7 +50,8 @@ def questionnaire(path: Path, n_criteria: int) -> None:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def generate(path: Path, rows: int, n_criteria: int, agencies: int, seed: int) -> list[str]:
+def generate(path: Path, rows: int, n_criteria: int, agencies: int, seed: int,
+             no_psu: bool = False) -> list[str]:
     """Write the responses CSV; returns the criteria codes."""
     rng = np.random.default_rng(seed)
     provinces = 63
@@ -77,6 +78,8 @@ def generate(path: Path, rows: int, n_criteria: int, agencies: int, seed: int) -
         col = r.astype(str).astype(object)
         col[rng.random(rows) < 0.08] = ""
         frame[code] = col
+    if no_psu:
+        frame = frame.drop(columns=["psu"])
     frame.to_csv(path, index=False)
     return codes
 
@@ -127,7 +130,11 @@ def time_samplics(data: Path, code: str, rows: int, total_rows: int, n_stats: in
         from samplics.estimation import TaylorEstimator
         from samplics.utils.types import PopParam
     keep = {f"AG{i}" for i in range(max(1, agencies * rows // total_rows))}
-    frame = pd.read_csv(data, usecols=["agency", "stratum", "psu", "weight", code])
+    header = pd.read_csv(data, nrows=0).columns
+    frame = pd.read_csv(data, usecols=[c for c in ("agency", "stratum", "psu", "weight", code)
+                                       if c in header])
+    if "psu" not in frame:
+        frame["psu"] = np.arange(len(frame))
     frame = frame[frame["agency"].isin(keep)]
     r = frame[code].to_numpy(float)
     start = time.perf_counter()
@@ -151,14 +158,17 @@ def main() -> None:
     parser.add_argument("--samplics-rows", type=int, default=20_000)
     parser.add_argument("--seed", type=int, default=5)
     parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--no-psu", action="store_true",
+                        help="drop the psu column: every response is its own PSU")
     args = parser.parse_args()
     OUT.mkdir(parents=True, exist_ok=True)
     stem = f"bench-{args.rows}x{args.criteria}x{args.agencies}-{args.seed}"
+    stem += "-nopsu" if args.no_psu else ""
     data, qfile = OUT / f"{stem}.csv", OUT / "bench.yaml"
     questionnaire(qfile, args.criteria)
     if not data.exists():
         start = time.perf_counter()
-        generate(data, args.rows, args.criteria, args.agencies, args.seed)
+        generate(data, args.rows, args.criteria, args.agencies, args.seed, args.no_psu)
         print(f"generated {data} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
     # interleave the runs so both see the same machine load; keep the best of each
     reads, clis, fresh, peak = [], [], [], 0.0
