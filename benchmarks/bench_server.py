@@ -129,6 +129,8 @@ class Server:
             "GUNICORN_THREADS": str(threads),
             "GUNICORN_ACCESSLOG": "/dev/null",
             "GUNICORN_LOGLEVEL": "warning",
+            # Names this server's PostgreSQL connections, so a fault can cut exactly those.
+            "PGAPPNAME": f"sipas-bench-{self.port}",
             **(extra_env or {}),
         })
         self.log = database.instance / f"gunicorn-{self.port}.log"
@@ -160,12 +162,14 @@ class Server:
     def _healthy(self) -> bool:
         import http.client
 
+        conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
         try:
-            conn = http.client.HTTPConnection("127.0.0.1", self.port, timeout=2)
             conn.request("GET", "/healthz")
             return conn.getresponse().status == 200
         except OSError:
             return False
+        finally:
+            conn.close()
 
     def workers(self) -> list[int]:
         """The process ids of gunicorn's current workers."""
