@@ -12,6 +12,7 @@ ALL = ("administrator", "designer", "manager", "leader")
 ADMIN = ("administrator",)
 ORG = ("administrator", "manager")
 DESIGN = ("administrator", "designer")
+REPORTS = ("administrator", "manager", "leader")
 
 # (path, roles allowed inside the scope, whether the path names an agency-bound object).
 # "{in}" / "{out}" are agency ids inside / outside the manager's and leader's district;
@@ -35,8 +36,12 @@ ROUTES = [
     ("/admin/counters/{C}/qr.png", ORG, True),
     ("/admin/counters/{C}/qr.svg", ORG, True),
     ("/admin/counters/{C}/poster", ORG, True),
-    ("/reports/", ("administrator", "manager", "leader"), False),
-    ("/reports/agencies/{X}", ("administrator", "manager", "leader"), True),
+    ("/reports/", REPORTS, False),
+    ("/reports/agencies/{X}", REPORTS, True),
+    # The leaders' reports (issue 6) go through the same guards.
+    *[(f"/reports/{page}?agency={{X}}", REPORTS, True)
+      for page in ("overview", "ranking", "detail", "comments", "print", "export/indices.csv",
+                   "export/indices.xlsx")],
     ("/admin/questionnaires", DESIGN, False),
     ("/admin/questionnaires/versions/{V}", DESIGN, False),
     ("/admin/questionnaires/versions/{V}/design", DESIGN, False),
