@@ -87,16 +87,16 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[rank] * 1000
 
 
-def new_citizen(port: int, rng: random.Random) -> Citizen:
+def new_citizen(port: int, rng: random.Random, timeout: float = 10.0) -> Citizen:
     """A citizen with a fresh session and an address of their own."""
     address = f"10.{rng.randint(0, 255)}.{rng.randint(0, 255)}.{rng.randint(1, 254)}"
-    return Citizen("127.0.0.1", port, forwarded_for=address)
+    return Citizen("127.0.0.1", port, timeout=timeout, forwarded_for=address)
 
 
 def citizen_session(port: int, path: str, rng: random.Random, stats: Stats, think: float,
-                    retries: int = 3) -> None:
+                    retries: int = 3, timeout: float = 10.0) -> None:
     """Open the form, think, send it (again with the same nonce if the answer was lost), read thanks."""
-    person = new_citizen(port, rng)
+    person = new_citizen(port, rng, timeout)
     try:
         page = person.request("GET", path)
         stats.record("open form", page.seconds)
@@ -109,7 +109,9 @@ def citizen_session(port: int, path: str, rng: random.Random, stats: Stats, thin
         sent = send_once(person, path, form, stats, retries)
         if sent is None:
             return
-        thanks = person.request("GET", sent.location)
+        thanks = follow(person, sent.location, stats)
+        if thanks is None:
+            return
         stats.record("thank-you", thanks.seconds)
         if thanks.status == 200 and THANKS_MARKER in thanks.body:
             stats.thank(form["nonce"][0])
@@ -119,6 +121,20 @@ def citizen_session(port: int, path: str, rng: random.Random, stats: Stats, thin
         stats.error(f"connection: {type(exc).__name__}")
     finally:
         person.close()
+
+
+def follow(person: Citizen, location: str, stats: Stats, attempts: int = 3):
+    """Open the thank-you page; a citizen whose page did not load reloads it."""
+    for attempt in range(1, attempts + 1):
+        try:
+            return person.request("GET", location)
+        except OSError as exc:
+            person.close()
+            stats.error(f"thank-you lost ({type(exc).__name__}), reloaded")
+            if attempt == attempts:
+                return None
+            time.sleep(0.2 * attempt)
+    return None
 
 
 def send_once(person: Citizen, path: str, form: dict, stats: Stats, retries: int):
@@ -136,7 +152,7 @@ def send_once(person: Citizen, path: str, form: dict, stats: Stats, retries: int
         stats.record("submit", sent.seconds)
         if sent.status == 303 and "/thanks" in sent.location:
             return sent
-        if sent.status in (502, 503) and attempt < retries:
+        if sent.status in (500, 502, 503) and attempt < retries:
             stats.error(f"submit {sent.status}, resent")
             time.sleep(0.2 * attempt)
             continue
@@ -192,12 +208,12 @@ def healthz_loop(stats: Stats, deadline: float, seed: int, port: int) -> None:
 
 
 def session_loop(stats: Stats, deadline: float, seed: int, port: int, paths: list[str], think: float,
-                 max_sessions: int = 10**9) -> None:
+                 max_sessions: int = 10**9, timeout: float = 10.0) -> None:
     """Run citizen sessions one after another until the deadline or the count."""
     rng = random.Random(seed)
     done = 0
     while time.monotonic() < deadline and done < max_sessions:
-        citizen_session(port, rng.choice(paths), rng, stats, think)
+        citizen_session(port, rng.choice(paths), rng, stats, think, timeout=timeout)
         done += 1
         if think:
             time.sleep(rng.uniform(0, think / 2))
