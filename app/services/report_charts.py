@@ -2,7 +2,7 @@
 
 Each function returns a JSON-ready figure dict (data + layout) that the page
 embeds as a JSON data block and static/reports.js hands to plotly.js. Texts
-come translated through `t` (the caller's gettext), so no request is needed.
+come translated through `_` (the caller's gettext), so no request is needed.
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def _err(records: list[dict]) -> tuple[list, list]:
     return plus, minus
 
 
-def trend_figure(points: list[dict], t: Callable[[str], str]) -> dict:
+def trend_figure(points: list[dict], _: Callable[[str], str]) -> dict:
     """Overall index by month with its interval band; each questionnaire version is its own line."""
     fig = go.Figure()
     for version in sorted({p["version"] for p in points}):
@@ -40,36 +40,36 @@ def trend_figure(points: list[dict], t: Callable[[str], str]) -> dict:
         fig.add_trace(go.Scatter(x=months + months[::-1],
                                  y=[p["ci_high"] for p in series] + [p["ci_low"] for p in series][::-1],
                                  fill="toself", fillcolor="rgba(9,105,218,0.15)", line={"width": 0},
-                                 hoverinfo="skip", showlegend=False, name=t("Interval")))
+                                 hoverinfo="skip", showlegend=False, name=_("Interval")))
         fig.add_trace(go.Scatter(x=months, y=[p["estimate"] for p in series], mode="lines+markers",
-                                 name=f"{t('Questionnaire version')} {version}", line={"color": "#0969da"}))
+                                 name=_("Questionnaire version") + f" {version}", line={"color": "#0969da"}))
     for p in points:
         if p["break"]:
             fig.add_vline(x=p["month"], line_dash="dash", line_color="#cf222e")
-            fig.add_annotation(x=p["month"], y=1, yref="paper", text=t("New questionnaire version"),
+            fig.add_annotation(x=p["month"], y=1, yref="paper", text=_("New questionnaire version"),
                                showarrow=False, font={"color": "#cf222e"})
-    fig.update_yaxes(title_text=t("Index (%)"), rangemode="tozero")
+    fig.update_yaxes(title_text=_("Index (%)"), rangemode="tozero")
     fig.update_xaxes(type="category")
     return _finish(fig, 320)
 
 
-def elements_figure(records: list[dict], titles: dict[str, str], t: Callable[[str], str]) -> dict:
+def elements_figure(records: list[dict], titles: dict[str, str], _: Callable[[str], str]) -> dict:
     """Element indices as horizontal bars with interval error bars."""
     plus, minus = _err(records)
     fig = go.Figure(go.Bar(
         y=[titles.get(r["code"], r["code"]) for r in records], x=[r["estimate"] for r in records],
-        orientation="h", marker_color="#0969da", name=t("Index (%)"),
+        orientation="h", marker_color="#0969da", name=_("Index (%)"),
         error_x={"type": "data", "array": plus, "arrayminus": minus, "color": "#24292f"}))
-    fig.update_xaxes(title_text=t("Index (%)"), range=[0, 100])
+    fig.update_xaxes(title_text=_("Index (%)"), range=[0, 100])
     fig.update_yaxes(autorange="reversed")
     return _finish(fig, 60 + 40 * max(len(records), 1))
 
 
-def ranking_figure(rows: list[dict], average: dict | None, t: Callable[[str], str]) -> dict:
+def ranking_figure(rows: list[dict], average: dict | None, _: Callable[[str], str]) -> dict:
     """Units as horizontal bars with error bars, one trace per significance class."""
     fig = go.Figure()
-    names = {"above": t("Significantly above average"), "same": t("Not different from average"),
-             "below": t("Significantly below average")}
+    names = {"above": _("Significantly above average"), "same": _("Not different from average"),
+             "below": _("Significantly below average")}
     order = [r["name"] + (" *" if r["small"] else "") for r in rows]
     for kind in ("above", "same", "below"):
         part = [r for r in rows if r["significance"] == kind]
@@ -83,27 +83,27 @@ def ranking_figure(rows: list[dict], average: dict | None, t: Callable[[str], st
             customdata=[r.get("url", "") for r in part]))
     if average and average["estimate"] is not None:
         fig.add_vline(x=average["estimate"], line_dash="dot", line_color="#24292f",
-                      annotation_text=t("Scope average"))
+                      annotation_text=_("Scope average"))
     fig.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed")
-    fig.update_xaxes(title_text=t("Index (%)"), range=[0, 100])
+    fig.update_xaxes(title_text=_("Index (%)"), range=[0, 100])
     fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.1})
     return _finish(fig, 120 + 24 * max(len(rows), 1))
 
 
 def heatmap_figure(rows: list[dict], codes: list[str], titles: dict[str, str],
-                   t: Callable[[str], str]) -> dict:
+                   _: Callable[[str], str]) -> dict:
     """Units × elements, coloured by the element index."""
     z = [[(row["records"].get(code) or {}).get("estimate") for code in codes] for row in rows]
     text = [["" if v is None else f"{v:.0f}" for v in line] for line in z]
     fig = go.Figure(go.Heatmap(
         z=z, x=[titles.get(c, c) for c in codes], y=[row["name"] for row in rows], text=text,
         texttemplate="%{text}", colorscale="RdYlGn", zmin=40, zmax=100,
-        colorbar={"title": {"text": t("Index (%)")}}))
+        colorbar={"title": {"text": _("Index (%)")}}))
     fig.update_yaxes(autorange="reversed")
     return _finish(fig, 120 + 24 * max(len(rows), 1))
 
 
-def distribution_figure(rows: list[dict], labels: list[str], t: Callable[[str], str]) -> dict:
+def distribution_figure(rows: list[dict], labels: list[str], _: Callable[[str], str]) -> dict:
     """Share of each rating per criterion, as stacked horizontal bars."""
     fig = go.Figure()
     totals = [max(sum(r["counts"]), 1) for r in rows]
@@ -113,6 +113,6 @@ def distribution_figure(rows: list[dict], labels: list[str], t: Callable[[str], 
             x=[100 * r["counts"][value] / n for r, n in zip(rows, totals, strict=True)],
             orientation="h", name=label, marker_color=RATING_COLOURS[value % len(RATING_COLOURS)]))
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.1})
-    fig.update_xaxes(title_text=t("Share of answers (%)"), range=[0, 100])
+    fig.update_xaxes(title_text=_("Share of answers (%)"), range=[0, 100])
     fig.update_yaxes(autorange="reversed")
     return _finish(fig, 120 + 22 * max(len(rows), 1))
