@@ -103,7 +103,7 @@
     var touched = form.querySelector("input:checked") ||
       [].some.call(form.querySelectorAll("textarea, input[type=number]"), function (el) { return el.value; });
     if (touched && Date.now() - last > idleMs) reset();
-  }, 5000);
+  }, 1000);
 
   if (navigator.serviceWorker) {
     navigator.serviceWorker.register(root.dataset.sw, { scope: "/k/" }).catch(function () {});

@@ -52,6 +52,7 @@ def test_phone_scan_answer_in_vietnamese_and_submit(phone, runner, org, artifact
     page.on("request", lambda request: requested.append(request.url))
     page.goto(url)
     assert page.get_by_role("heading", level=1).inner_text() == "Quầy T01-Q2"
+    assert page.evaluate("document.documentElement.scrollWidth") <= 360  # no sideways scrolling
     page.get_by_label("Ông/Bà đã sử dụng dịch vụ (thủ tục) nào?").select_option(label="Đăng ký kết hôn")
     answer(page, SHORT)
     page.get_by_role("textbox", name="Góp ý thêm (không bắt buộc)").fill("Cán bộ nhiệt tình")

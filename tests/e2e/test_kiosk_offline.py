@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from playwright.sync_api import expect
 from sqlalchemy import select
 
 from app.extensions import db
@@ -28,9 +29,12 @@ def test_offline_answers_queue_then_are_stored_once_and_the_next_person_sees_not
     page = context.new_page()
     url = counter_url(runner, "T01-Q2").replace("/s/", "/k/")
     page.goto(url)
+    # Page scripts may not eval (CSP), so wait with evaluate() and locators, not wait_for_function.
     page.evaluate("navigator.serviceWorker.ready.then(() => true)")
-    page.wait_for_function("navigator.serviceWorker.controller !== null || caches.has('sipas-kiosk-v1')")
-    page.wait_for_timeout(300)  # let the page cache itself
+    for _ in range(50):
+        if page.evaluate("caches.open('sipas-kiosk-v1').then(c => c.keys()).then(k => k.length)") >= 3:
+            break
+        page.wait_for_timeout(100)
 
     # Online: stored at once, thanked, and the form comes back empty.
     _rate(page, "5 Rất hài lòng")
@@ -56,8 +60,21 @@ def test_offline_answers_queue_then_are_stored_once_and_the_next_person_sees_not
     # Back online: the queue is sent, each answer once, even if sent twice.
     context.set_offline(False)
     page.evaluate("Promise.all([window.kioskFlush(), window.kioskFlush()])")
-    page.wait_for_function("document.getElementById('queue').textContent === ''")
+    expect(page.locator("#queue")).to_have_text("", timeout=10_000)
     rows = stored()
     assert len(rows) == 3 and {r.channel for r in rows} == {"kiosk"}
     assert len({r.nonce for r in rows}) == 3
+    context.close()
+
+
+def test_an_idle_kiosk_clears_the_answers(app, browser, runner, org, live_server):
+    app.config["KIOSK_IDLE_SECONDS"] = 1
+    context = browser.new_context(viewport={"width": 800, "height": 1280}, locale="vi-VN")
+    page = context.new_page()
+    page.goto(counter_url(runner, "T01-Q2").replace("/s/", "/k/"))
+    answer(page, {"E1_1": "2 Không hài lòng"})
+    page.get_by_role("textbox", name="Góp ý thêm (không bắt buộc)").fill("riêng tư")
+    expect(page.locator("input:checked")).to_have_count(0, timeout=8000)
+    assert page.get_by_role("textbox", name="Góp ý thêm (không bắt buộc)").input_value() == ""
+    assert stored() == []
     context.close()
