@@ -48,7 +48,8 @@ class Scope:
 def open_scope(root: int, filters: rs.ReportFilters) -> Scope:
     """Load the tree, the latest version's aggregate table and the period."""
     tree = rs.load_tree()
-    key = rs.data_version()
+    # Results depend on the tree too (a re-parented agency moves its responses to another unit).
+    key = (*rs.data_version(), hash(tuple(sorted(tree.parent.items(), key=lambda kv: kv[0]))))
     versions = rs.versions_with_responses(filters.questionnaire)
     design = rs.load_design(versions[-1], filters, key) if versions else None
     months = design.months if design else ()

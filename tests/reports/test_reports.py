@@ -278,3 +278,12 @@ def test_chunked_comparisons_equal_analysis_compare(province):
             assert ours[(a, code)]["estimate"] == pytest.approx(theirs.estimate[k, j], rel=1e-9)
             assert ours[(a, code)]["ci_low"] == pytest.approx(theirs.ci_low[k, j], rel=1e-9)
             assert ours[(a, code)]["p"] == pytest.approx(theirs.p_value[k, j], rel=1e-9, abs=1e-15)
+
+
+def test_cache_follows_changes_of_the_agency_tree(province):
+    before = {row["code"] for row in pages.build_ranking(province.province.id, rs.ReportFilters(), "vi").rows}
+    commune = db.session.scalar(select(Agency).where(Agency.code.like("DEMO-H01-X%")).order_by(Agency.code))
+    commune.parent_id = province.province.id
+    db.session.commit()
+    after = {row["code"] for row in pages.build_ranking(province.province.id, rs.ReportFilters(), "vi").rows}
+    assert commune.code in after - before
