@@ -48,6 +48,9 @@ def login():
             record_event(user, "user.login", user.email)
             db.session.commit()
             return redirect(safe_next(form.next.data, _home_for(user)))
+        # Failed attempts are logged too (throttling bounds how many a client can add).
+        record_event(None, "user.login_failed", form.email.data.strip().lower(), anonymous=True)
+        db.session.commit()
         flash(_("Wrong e-mail or password."), "error")
         return render_template("auth/login.html", form=form), 200
     return render_template("auth/login.html", form=form)

@@ -10,11 +10,15 @@ from app.models import AuditEvent, User
 PAGE_SIZE = 100
 
 
-def record_event(actor: User | None, action: str, target: str = "", **detail) -> AuditEvent:
-    """Add an audit event in the caller's transaction (it is stored when the action commits)."""
+def record_event(actor: User | None, action: str, target: str = "", *, anonymous: bool = False,
+                 **detail) -> AuditEvent:
+    """Add an audit event in the caller's transaction (it is stored when the action commits).
+
+    Without an actor the event is the system's (command line), or an anonymous visitor's.
+    """
     event = AuditEvent(
         user_id=actor.id if actor is not None else None,
-        actor=actor.email if actor is not None else "system",
+        actor=actor.email if actor is not None else ("anonymous" if anonymous else "system"),
         action=action,
         target=target[:300],
         detail=detail,

@@ -31,6 +31,9 @@ def test_wrong_password_and_unknown_email_get_the_same_answer(client, tree):
     assert wrong.status_code == unknown.status_code == 200
     assert wrong.get_data(as_text=True).count("<form") == unknown.get_data(as_text=True).count("<form")
     assert client.get("/admin/").status_code == 302
+    failed = db.session.query(AuditEvent).filter_by(action="user.login_failed").all()
+    assert sorted(e.target for e in failed) == ["admin@example.org", "nobody@example.org"]
+    assert {e.actor for e in failed} == {"anonymous"}
 
 
 def test_deactivated_account_cannot_log_in(client, tree):
