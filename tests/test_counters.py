@@ -50,3 +50,13 @@ def test_home_lists_the_demo_agencies(client, demo):
 
 def test_home_without_agencies(client):
     assert "Chưa có cơ quan nào" in client.get("/").get_data(as_text=True)
+
+
+def test_deactivated_agency_takes_its_counters_off_the_air(client, demo):
+    from app.models import Agency
+
+    counter = db.session.scalar(select(ServicePoint).limit(1))
+    assert client.get(f"/s/{counter.qr_token}").status_code == 200
+    db.session.get(Agency, counter.agency_id).active = False
+    db.session.commit()
+    assert client.get(f"/s/{counter.qr_token}").status_code == 404

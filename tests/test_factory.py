@@ -119,3 +119,12 @@ def test_api_errors_are_json(client):
     response = client.get("/api/v1/nothing-here")
     assert response.status_code == 404
     assert response.get_json()["status"] == 404
+
+
+def test_operational_settings_come_from_the_environment(monkeypatch, tmp_path):
+    monkeypatch.setenv("SURVEY_RATE_LIMIT", "3 per minute")
+    monkeypatch.setenv("PUBLIC_SCOREBOARD", "yes")
+    monkeypatch.setenv("RECEIPT_CODE_TTL_DAYS", "7")
+    config = load_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})
+    assert config["SURVEY_RATE_LIMIT"] == "3 per minute"
+    assert config["PUBLIC_SCOREBOARD"] is True and config["RECEIPT_CODE_TTL_DAYS"] == 7

@@ -86,3 +86,17 @@ def test_published_version_cannot_be_modified(runner):
     with pytest.raises(PublishedVersionImmutable):
         db.session.flush()
     db.session.rollback()
+
+
+def test_loading_over_an_open_draft_is_refused(runner):
+    from app.models import Questionnaire
+
+    sipas = next(p for p in SURVEYS if p.endswith("sipas-short.yaml"))
+    row = Questionnaire(code="sipas-short")
+    db.session.add(row)
+    db.session.flush()
+    db.session.add(QuestionnaireVersion(questionnaire_id=row.id, version=1, status="draft", definition={}))
+    db.session.commit()
+    result = runner.invoke(args=["surveys", "load", sipas])
+    assert result.exit_code == 1 and "is an open draft" in result.output
+    assert db.session.scalar(select(QuestionnaireVersion.status)) == "draft"

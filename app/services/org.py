@@ -51,6 +51,8 @@ def find_counter_by_token(token: str) -> ServicePoint | None:
             ServicePoint.qr_token == token,
             ServicePoint.qr_token_revoked.is_(False),
             ServicePoint.active.is_(True),
+            # A deactivated agency takes its counters off the air too.
+            ServicePoint.agency.has(Agency.active.is_(True)),
         )
     )
 

@@ -65,6 +65,11 @@ def publish_questionnaire(questionnaire: Questionnaire) -> tuple[QuestionnaireVe
         )
     )
     if existing is not None:
+        if existing.status != "published":
+            raise QuestionnaireConflict(
+                f"{questionnaire.code} version {questionnaire.version} is an open draft; publish it "
+                "from the designer or give the file a new version number"
+            )
         if existing.definition != questionnaire.definition:
             raise QuestionnaireConflict(
                 f"{questionnaire.code} version {questionnaire.version} is already published "
