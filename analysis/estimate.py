@@ -16,7 +16,7 @@ from .errors import AnalysisError
 from .intervals import confidence_intervals, effective_n
 from .reporting import ReportingRules, apply_rules
 from .totals import PsuTotals
-from .variance import BLOCK, domain_variance, group_sum
+from .variance import BLOCK, domain_variance, group_sum, unique_inverse
 
 __all__ = ["MEASURES", "IndexTable", "Linearised", "estimate_indices", "linearise",
            "group_df", "variance_of"]
@@ -123,16 +123,20 @@ def _block_yx(totals: PsuTotals, measure: str, rows: slice) -> tuple[np.ndarray,
 
 def _element_sums(values: np.ndarray, spec) -> np.ndarray:
     """Σ over each element's criteria (criteria columns are element by element)."""
-    starts = np.cumsum([0] + [len(e.criteria) for e in spec.elements])[:-1]
-    return np.add.reduceat(values, starts, axis=1)
+    out = np.empty((len(values), len(spec.elements)))
+    start = 0
+    for j, e in enumerate(spec.elements):
+        out[:, j] = values[:, start:start + len(e.criteria)].sum(axis=1)
+        start += len(e.criteria)
+    return out
 
 
 def group_df(totals: PsuTotals) -> np.ndarray:
     """Degrees of freedom per group: PSUs with a domain response minus such strata."""
     n_psu, n_strata = max(totals.n_psu, 1), max(totals.n_strata, 1)
     g = totals.cell_group.astype(np.int64)
-    gp = np.unique(g * n_psu + totals.cell_psu)
-    gh = np.unique(g * n_strata + totals.psu_stratum[totals.cell_psu])
+    gp = unique_inverse(g * n_psu + totals.cell_psu)[0]
+    gh = unique_inverse(g * n_strata + totals.psu_stratum[totals.cell_psu])[0]
     return (np.bincount(gp // n_psu, minlength=totals.n_groups)
             - np.bincount(gh // n_strata, minlength=totals.n_groups))
 
@@ -220,10 +224,6 @@ def _nums(values: np.ndarray) -> list:
     for i in np.flatnonzero(~np.isfinite(values)).tolist():
         out[i] = None
     return out
-
-
-def _num(x: float) -> float | None:
-    return float(x) if np.isfinite(x) else None
 
 
 def _measures(measure: str) -> tuple[str, ...]:

@@ -6,6 +6,8 @@ t quantiles with the design degrees of freedom, as FORMATS.md §3 fixes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 
 from .errors import AnalysisError
@@ -22,15 +24,13 @@ def _special():
 CI_METHODS = ("logit", "wald", "wilson", "korn-graubard")
 
 
+@dataclass(frozen=True)
 class Intervals:
     """Lower and upper bounds (proportion scale) and per-record flags."""
 
-    __slots__ = ("low", "high", "flags")
-
-    def __init__(self, low: np.ndarray, high: np.ndarray, flags: list[list[str]]):
-        self.low = low
-        self.high = high
-        self.flags = flags
+    low: np.ndarray
+    high: np.ndarray
+    flags: list[list[str]]
 
 
 def effective_n(p: np.ndarray, se: np.ndarray) -> np.ndarray:

@@ -46,6 +46,7 @@ import pandas as pd
 
 from .errors import AnalysisError
 from .spec import IndexSpec
+from .variance import unique_inverse
 
 __all__ = ["PsuTotals", "totals_from_codes", "totals_from_rows", "totals_from_table"]
 
@@ -194,8 +195,7 @@ def _design_codes(stratum: np.ndarray | None, psu: np.ndarray | None, n: int):
 def _dense_unique(key: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """np.unique(key, return_inverse=True) for keys in [0, size): O(n) when size is moderate."""
     if size > 16 * len(key) + 1_000_000:
-        uniq, inv = np.unique(key, return_inverse=True)
-        return uniq, inv
+        return unique_inverse(key)
     seen = np.bincount(key, minlength=size) > 0
     uniq = np.flatnonzero(seen)
     position = np.cumsum(seen) - 1
@@ -254,30 +254,52 @@ def totals_from_codes(
     n_rows = len(weight)
     inv, cells, *labels = _cell_index(list(by.values()), list(calibration.values()),
                                       stratum, psu, n_rows)
-    m, width = len(cells["cell_group"]), spec.points + 1
-    satisfied = sorted(spec.satisfied)
+    m = len(cells["cell_group"])
     k = len(spec.criteria)
-    sums = {name: np.zeros((m, k)) for name in ("ws", "wa", "wr")}
-    sums["n_answered"] = np.zeros((m, k), dtype=np.int32)
+    # column-major: every criterion fills one contiguous column
+    sums = {name: np.zeros((m, k), order="F") for name in ("ws", "wa", "wr")}
+    sums["n_answered"] = np.zeros((m, k), dtype=np.int32, order="F")
     element_of = np.repeat(np.arange(len(spec.elements)), [len(e.criteria) for e in spec.elements])
     any_element = np.zeros((len(spec.elements), n_rows), dtype=bool)
-    base = inv.astype(np.int64) * width
+    fill = _fill_own_cells if m == n_rows else _fill_shared_cells
+    if m == n_rows:
+        sums["_order"] = np.argsort(inv, kind="stable")
     for j, code in enumerate(codes):
-        key = np.add(base, code, dtype=np.int64)
-        sw = np.bincount(key, weights=weight, minlength=m * width).reshape(m, width)
-        sn = np.bincount(key, minlength=m * width).reshape(m, width)
-        # plain sums, not BLAS products: tall thin matmuls are slow on a busy machine
-        sums["ws"][:, j] = sw[:, satisfied].sum(axis=1)
-        sums["wa"][:, j] = sw[:, 1:].sum(axis=1)
-        sums["wr"][:, j] = sum(r * sw[:, r] for r in range(2, width)) + sw[:, 1]
-        sums["n_answered"][:, j] = sn[:, 1:].sum(axis=1)
+        fill(sums, j, code, weight, inv, spec)
         any_element[element_of[j]] |= code > 0
+    sums.pop("_order", None)
     sums["n_element"] = np.column_stack([np.bincount(inv, weights=a, minlength=m)
                                          for a in any_element])
     sums["n_any"] = np.bincount(inv, weights=any_element.any(axis=0), minlength=m)
     sums["n"] = np.bincount(inv, minlength=m).astype(float)
     sums["w"] = np.bincount(inv, weights=weight, minlength=m)
     return _assemble(spec, list(by), list(calibration), labels, cells, sums)
+
+
+def _fill_shared_cells(sums, j, code, weight, inv, spec) -> None:
+    """Column j of the sums when cells hold several responses: one bincount per sum."""
+    m, width = len(sums["ws"]), spec.points + 1
+    key = np.add(inv.astype(np.int64) * width, code, dtype=np.int64)
+    sw = np.bincount(key, weights=weight, minlength=m * width).reshape(m, width)
+    sn = np.bincount(key, minlength=m * width).reshape(m, width)
+    # plain sums, not BLAS products: tall thin matmuls are slow on a busy machine
+    sums["ws"][:, j] = sw[:, sorted(spec.satisfied)].sum(axis=1)
+    sums["wa"][:, j] = sw[:, 1:].sum(axis=1)
+    sums["wr"][:, j] = sum(r * sw[:, r] for r in range(2, width)) + sw[:, 1]
+    sums["n_answered"][:, j] = sn[:, 1:].sum(axis=1)
+
+
+def _fill_own_cells(sums, j, code, weight, inv, spec) -> None:
+    """Column j of the sums when every response is its own cell (no PSU column)."""
+    is_satisfied = np.zeros(spec.points + 1)
+    is_satisfied[sorted(spec.satisfied)] = 1.0
+    order = sums["_order"]  # rows in cell order: a gather, not a random scatter
+    c, w = code[order], weight[order]
+    answered = c > 0
+    sums["ws"][:, j] = w * is_satisfied[c]
+    sums["wa"][:, j] = w * answered
+    sums["wr"][:, j] = w * c
+    sums["n_answered"][:, j] = answered
 
 
 def _ratings_matrix(ratings, spec: IndexSpec) -> np.ndarray:

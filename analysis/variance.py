@@ -21,7 +21,8 @@ import numpy as np
 #: Rows per block when a step would otherwise copy a (cells × statistics) array.
 BLOCK = 131_072
 
-__all__ = ["DesignVariance", "dense_variance", "domain_variance", "group_sum", "scatter_psu"]
+__all__ = ["DesignVariance", "dense_variance", "domain_variance", "group_sum", "scatter_psu",
+           "unique_inverse"]
 
 
 @dataclass(frozen=True)
@@ -37,10 +38,28 @@ def group_sum(values: np.ndarray, codes: np.ndarray, n: int) -> np.ndarray:
     values = np.asarray(values)
     if values.ndim == 1:
         return np.bincount(codes, weights=values, minlength=n)
+    if len(codes) > 1 and np.all(codes[1:] >= codes[:-1]):
+        # cells come sorted by group: contiguous row sums beat strided column bincounts
+        starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+        out = np.zeros((n, values.shape[1]))
+        out[codes[starts]] = np.add.reduceat(values, starts, axis=0, dtype=float)
+        return out
     out = np.empty((n, values.shape[1]))
     for j in range(values.shape[1]):
         out[:, j] = np.bincount(codes, weights=values[:, j], minlength=n)
     return out
+
+
+def unique_inverse(key: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(key, return_inverse=True)`` by one stable sort (faster on millions)."""
+    order = np.argsort(key, kind="stable")
+    ordered = key[order]
+    first = np.empty(len(key), dtype=bool)
+    first[:1] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=first[1:])
+    inverse = np.empty(len(key), dtype=np.int64)
+    inverse[order] = np.cumsum(first) - 1
+    return ordered[first], inverse
 
 
 def _stratum_scale(n_h: np.ndarray) -> np.ndarray:
@@ -90,11 +109,11 @@ def domain_variance(
     n_strata = int(psu_stratum.max()) + 1
     n_h = np.bincount(psu_stratum, minlength=n_strata)
     key = cell_group.astype(np.int64) * n_psu + cell_psu
-    gp, inv = np.unique(key, return_inverse=True)
+    gp, inv = unique_inverse(key)
     if len(gp) < len(key):  # several cells per (domain, PSU): sum them first
         u, key = group_sum(u, inv, len(gp)), gp
     g = key // n_psu
-    gh, inv2 = np.unique(g * n_strata + psu_stratum[key % n_psu], return_inverse=True)
+    gh, inv2 = unique_inverse(g * n_strata + psu_stratum[key % n_psu])
     gh_h = gh % n_strata
     size = n_h[gh_h].astype(float)
     lonely_gh = n_h[gh_h] == 1
