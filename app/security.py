@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 
 from flask import Flask, current_app, request
 from werkzeug.middleware.proxy_fix import ProxyFix
@@ -81,17 +80,13 @@ def _add_headers(response):
 
 
 def forwarded_hops(app: Flask) -> int:
-    """How many reverse proxies (nginx = 1) stand in front of gunicorn; 0 trusts no X-Forwarded-* header.
+    """How many reverse proxies (nginx = 1) stand in front of gunicorn (setting FORWARDED_HOPS).
 
-    Read from the FORWARDED_HOPS setting, or the environment while app/config.py does not carry it.
+    0, the default, trusts no X-Forwarded-* header at all.
     """
-    value = app.config.get("FORWARDED_HOPS", os.environ.get("FORWARDED_HOPS", "0"))
-    try:
-        hops = int(value)
-    except (TypeError, ValueError):
-        hops = -1
-    if hops < 0:
-        raise ConfigError(f"FORWARDED_HOPS must be a whole number of proxies, got {value!r}")
+    hops = app.config.get("FORWARDED_HOPS") or 0
+    if not isinstance(hops, int) or hops < 0:
+        raise ConfigError(f"FORWARDED_HOPS must be a whole number of proxies, got {hops!r}")
     return hops
 
 

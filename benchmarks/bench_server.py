@@ -171,6 +171,11 @@ class Server:
         finally:
             conn.close()
 
+    def log_lines(self, limit: int = 20) -> list[str]:
+        """gunicorn's warnings and errors so far (the log level is 'warning'), the last `limit` of them."""
+        lines = self.log.read_text(errors="replace").splitlines() if self.log.exists() else []
+        return lines[-limit:]
+
     def workers(self) -> list[int]:
         """The process ids of gunicorn's current workers."""
         out = subprocess.run(["ps", "-o", "pid=", "--ppid", str(self.process.pid)], capture_output=True,

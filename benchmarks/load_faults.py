@@ -76,7 +76,9 @@ def run(kind: str, args) -> bool:
         server_errors = sum(n for k, n in stats.errors.items() if " 5" in k)
         resent = sum(n for k, n in stats.errors.items() if "resent" in k)
         print(f"  answers a citizen had to send again: {resent}; server errors seen: {server_errors}")
-        return check_stored(server, stats.thanked)
+        ok = check_stored(server, stats.thanked)
+        print("  gunicorn warnings and errors:", "\n    ".join(["", *server.log_lines()]) or "none")
+        return ok
 
 
 def main(argv: list[str] | None = None) -> int:

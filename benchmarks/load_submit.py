@@ -33,6 +33,7 @@ response may be stored without the citizen having been thanked.
 from __future__ import annotations
 
 import argparse
+import http.client
 import os
 import random
 import secrets
@@ -117,7 +118,7 @@ def citizen_session(port: int, path: str, rng: random.Random, stats: Stats, thin
             stats.thank(form["nonce"][0])
         else:
             stats.error(f"thank-you {thanks.status}")
-    except OSError as exc:
+    except (OSError, http.client.HTTPException) as exc:
         stats.error(f"connection: {type(exc).__name__}")
     finally:
         person.close()
@@ -128,7 +129,7 @@ def follow(person: Citizen, location: str, stats: Stats, attempts: int = 3):
     for attempt in range(1, attempts + 1):
         try:
             return person.request("GET", location)
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             person.close()
             stats.error(f"thank-you lost ({type(exc).__name__}), reloaded")
             if attempt == attempts:
@@ -142,7 +143,7 @@ def send_once(person: Citizen, path: str, form: dict, stats: Stats, retries: int
     for attempt in range(1, retries + 1):
         try:
             sent = person.request("POST", path, form)
-        except OSError as exc:
+        except (OSError, http.client.HTTPException) as exc:
             person.close()
             stats.error(f"submit lost ({type(exc).__name__}), resent")
             if attempt == retries:
@@ -197,7 +198,7 @@ def healthz_loop(stats: Stats, deadline: float, seed: int, port: int) -> None:
     while time.monotonic() < deadline:
         try:
             reply = client.request("GET", "/healthz")
-        except OSError:
+        except (OSError, http.client.HTTPException):
             stats.error("healthz connection")
             client.close()
             continue
@@ -281,6 +282,7 @@ def bench(kind: str, args) -> bool:
                                               args.think)
         report(f"latency: {args.clients} citizens thinking ~{args.think:.1f} s", latency, latency_s)
         stored_ok = check_stored(server, posts.thanked + capacity.thanked + latency.thanked)
+        print("  gunicorn warnings and errors:", "\n    ".join(["", *server.log_lines()]) or "none")
     return verdict(health_rates, post_rates, [posts, capacity, latency], stored_ok)
 
 

@@ -66,7 +66,8 @@ class Citizen:
                 response = self.conn.getresponse()
                 text = response.read().decode("utf-8", "replace")
                 break
-            except (http.client.RemoteDisconnected, BrokenPipeError, ConnectionResetError):
+            except (http.client.RemoteDisconnected, http.client.IncompleteRead, BrokenPipeError,
+                    ConnectionResetError):
                 self.close()
                 # Only a request that never reached a worker is resent here; see send_once.
                 if attempt == 2 or method != "GET":

@@ -119,3 +119,10 @@ def test_reports_allow_inline_styles_for_charts_but_never_inline_script(client, 
     assert page.status_code == 200
     csp = _directives(page)
     assert csp["script-src"] == "'self'" and csp["style-src"] == "'self' 'unsafe-inline'"
+
+
+def test_a_negative_forwarded_hops_is_a_clear_error(tmp_path):
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match="FORWARDED_HOPS"):
+        create_app({"TESTING": True, "SECRET_KEY": "k", "INSTANCE_PATH": str(tmp_path), "FORWARDED_HOPS": -1})
