@@ -128,13 +128,17 @@ def follow(person: Citizen, location: str, stats: Stats, attempts: int = 3):
     """Open the thank-you page; a citizen whose page did not load reloads it."""
     for attempt in range(1, attempts + 1):
         try:
-            return person.request("GET", location)
+            page = person.request("GET", location)
         except (OSError, http.client.HTTPException) as exc:
             person.close()
             stats.error(f"thank-you lost ({type(exc).__name__}), reloaded")
-            if attempt == attempts:
-                return None
-            time.sleep(0.2 * attempt)
+        else:
+            if page.status < 500 or attempt == attempts:
+                return page
+            stats.error(f"thank-you {page.status}, reloaded")
+        if attempt == attempts:
+            return None
+        time.sleep(0.2 * attempt)
     return None
 
 
