@@ -322,7 +322,13 @@ def _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration) -> I
         ci.low[suppressed] = np.nan
         ci.high[suppressed] = np.nan
     meta = {"questionnaire": totals.spec.code, "ci_level": ci_level, "ci_method": ci_method,
-            "rules": rules.as_dict()}
+            "rules": rules.as_dict(),
+            "variance": "Taylor linearisation; PSUs with replacement within strata; domains "
+                        "over the whole design",
+            "lonely_psu": "adjust: a single-PSU stratum contributes its PSU total squared "
+                          "(R survey.lonely.psu='adjust'); records flagged lonely-psu",
+            "df": "PSUs minus strata with a response in the group",
+            "design": {"strata": totals.n_strata, "psus": totals.n_psu}}
     if calibration is not None:
         meta["calibration"] = calibration.report()
     keys = tuple(totals.group_key(g) for g in range(totals.n_groups))

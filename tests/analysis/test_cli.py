@@ -30,6 +30,8 @@ def test_indices_json_contract(run_cli, results):
     assert status == 0 and err == ""
     assert payload["meta"]["questionnaire"] == "ref-survey"
     assert payload["meta"]["ci_level"] == 0.95 and payload["meta"]["ci_method"] == "logit"
+    assert payload["meta"]["design"] == {"strata": 5, "psus": 28}
+    assert "adjust" in payload["meta"]["lonely_psu"]
     first = payload["results"][0]
     for key in ("by", "level", "code", "estimate", "se", "ci_low", "ci_high", "n", "df",
                 "measure"):
