@@ -158,26 +158,30 @@ def _code_maps() -> dict[str, dict[int, str]]:
 
 
 # A spreadsheet runs a cell starting with one of these as a formula (CSV injection).
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r", "'")
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _looks_escaped(text: str) -> bool:
+    return text.startswith("'") and text[1:2] in (*FORMULA_STARTS, "'")
 
 
 def _spreadsheet_safe(fmt):
     """Prefix free text that a spreadsheet would run as a formula with a quote.
 
-    Text already starting with a quote gets one too, so import can always drop
-    exactly one leading quote and the round trip stays lossless.
+    Text that already looks escaped ("'=…", "''…") gets one more quote, so import can
+    drop exactly one and the round trip stays lossless; any other text is unchanged.
     """
 
     def safe(value) -> str:
         text = fmt(value)
-        return "'" + text if text.startswith(FORMULA_STARTS) else text
+        return "'" + text if text.startswith(FORMULA_STARTS) or _looks_escaped(text) else text
 
     return safe
 
 
 def unquote_text_cell(text: str) -> str:
-    """Undo _spreadsheet_safe on import."""
-    return text[1:] if text.startswith("'") else text
+    """Undo _spreadsheet_safe on import (the spreadsheet convention: a leading quote marks text)."""
+    return text[1:] if _looks_escaped(text) else text
 
 
 def _answer_formatter(questionnaire: Questionnaire, slots: dict[str, int], columns: list[str]):

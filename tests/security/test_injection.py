@@ -143,8 +143,11 @@ def test_sql_strings_in_csv_comments_are_stored_as_plain_text(runner, demo, tmp_
     result = runner.invoke(args=["responses", "import", str(path)])
     assert result.exit_code == 0, result.output
     stored = db.session.scalars(select(Response).where(Response.uid.like("sqlc-%"))).all()
-    # The import drops one leading quote, the mark its export puts before text a spreadsheet would run.
-    expected = [p[1:] if p.startswith("'") else p for p in SQL]
+    # The import drops the quote its export puts before text a spreadsheet would run ("'=…"); a quote
+    # before anything else is the citizen's own and stays.
+    from app.services.responses_csv import unquote_text_cell
+
+    expected = [unquote_text_cell(p) for p in SQL]
     assert sorted(r.answers.get("COMMENT") for r in stored) == sorted(expected)
     assert db.session.scalar(select(db.func.count()).select_from(Agency)) > 0  # nothing dropped
 
