@@ -34,7 +34,7 @@ def test_random_forms_and_query_strings_never_get_a_500(app, method):
     client = app.test_client()
     paths = _public_paths(org)
 
-    @settings(max_examples=120, deadline=None, derandomize=True,
+    @settings(max_examples=80, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(path=st.sampled_from(paths), query=FORMS, form=FORMS)
     def check(path, query, form):
@@ -53,7 +53,7 @@ def test_random_answers_on_a_real_form_never_get_a_500(app):
     questions = ["q-E1_1", "q-E2_1", "q-E3_1", "q-E4_1", "q-E5_1", "q-OVERALL", "q-COMMENT", "service",
                  "answered_at", "website"]
 
-    @settings(max_examples=120, deadline=None, derandomize=True,
+    @settings(max_examples=80, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
     @given(kiosk=st.booleans(), answers=st.dictionaries(st.sampled_from(questions), ANY_VALUE, max_size=10))
     def check(kiosk, answers):

@@ -1,0 +1,79 @@
+"""The read API against its OpenAPI file, randomised: never a 500, always JSON, never outside scope.
+
+Schemathesis is not among the pinned dependencies, so this does its core job
+with hypothesis: for every GET operation in api/openapi.yaml it draws query
+strings from the declared parameter schemas, with values that break them
+mixed in, and sends them with a valid token, a wrong token and none.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from sqlalchemy import select
+
+from app.extensions import db
+from app.models import Agency
+from app.services.accounts import issue_api_token
+from tests.admin.conftest import make_user
+
+SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "api/openapi.yaml").read_text())
+BASE = SPEC["servers"][0]["url"]
+BAD = st.sampled_from(["", "' OR 1=1 --", "<script>", "9" * 30, "-1", "2025-13", "\x00", "null", "ü" * 300])
+
+
+def _values(schema: dict) -> st.SearchStrategy:
+    """Values a parameter's schema allows, and some it does not."""
+    if "enum" in schema:
+        good = st.sampled_from([str(v) for v in schema["enum"]])
+    elif schema.get("type") == "integer":
+        good = st.integers(-(2**63), 2**63).map(str)
+    elif "pattern" in schema:
+        good = st.from_regex(schema["pattern"], fullmatch=True)
+    else:
+        good = st.text(max_size=20)
+    return st.one_of(good, good, BAD, st.text(max_size=30))
+
+
+def _queries(operation: dict) -> st.SearchStrategy:
+    params = {p["name"]: _values(p.get("schema", {})) for p in operation.get("parameters", [])
+              if p.get("in") == "query"}
+    return st.fixed_dictionaries({}, optional=params)
+
+
+OPERATIONS = [(path, op) for path, item in SPEC["paths"].items() for method, op in item.items()
+              if method == "get"]
+
+
+@pytest.mark.parametrize(("path", "operation"), OPERATIONS, ids=[p for p, _ in OPERATIONS])
+def test_every_get_operation_answers_json_and_never_500(app, demo, path, operation):
+    province = db.session.scalars(select(Agency).where(Agency.parent_id.is_(None))).first()
+    leader = make_user("api-leader@example.org", "leader", province)
+    admin = make_user("api-admin@example.org", "administrator")
+    token = issue_api_token(leader, admin)
+    db.session.commit()
+    client = app.test_client()
+    documented = {int(code) for code in operation.get("responses", {}) if str(code).isdigit()}
+    seen: set[int] = set()
+
+    @settings(max_examples=60, deadline=None, derandomize=True,
+              suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+    @given(query=_queries(operation), auth=st.sampled_from(["good", "wrong", "none"]))
+    def check(query, auth):
+        headers = {"good": {"Authorization": f"Bearer {token}"},
+                   "wrong": {"Authorization": "Bearer not-a-token"}, "none": {}}[auth]
+        response = client.get(BASE + path, query_string=query, headers=headers)
+        seen.add(response.status_code)
+        assert response.status_code < 500, (query, auth, response.status_code)
+        assert response.is_json, (query, auth, response.mimetype)
+        if auth != "good":
+            assert response.status_code == 401
+        if documented:
+            assert response.status_code in documented | {429}, (query, response.status_code)
+
+    check()
+    assert 200 in seen, seen  # the random queries reached real answers, not only refusals
