@@ -52,6 +52,8 @@ def open_scope(root: int, filters: rs.ReportFilters) -> Scope:
     key = (*rs.data_version(), hash(tuple(sorted(tree.parent.items(), key=lambda kv: kv[0]))))
     versions = rs.versions_with_responses(filters.questionnaire)
     design = rs.load_design(versions[-1], filters, key) if versions else None
+    # A full refresh of the table (deletions, changed flags) must refresh what was built on it.
+    key = (*key, design.stamp if design else 0.0)
     months = design.months if design else ()
     start, end = rs.default_period(months, filters)
     return Scope(root, tree, set(tree.subtree(root)), filters, key, versions, design, start, end)

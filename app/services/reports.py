@@ -17,12 +17,14 @@ version that changes when responses (or dossier volumes) change.
 from __future__ import annotations
 
 import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
 
 import numpy as np
+import pandas as pd
 from scipy import special
 from sqlalchemy import String, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -178,20 +180,37 @@ class _LruCache:
         return value
 
     def clear(self) -> None:
-        """Forget everything (tests)."""
+        """Forget everything."""
         with self._lock:
             self._items.clear()
+        _DESIGNS.clear()
 
 
 CACHE = _LruCache()
 
 
 def data_version() -> tuple:
-    """Changes whenever a response or a dossier volume is added or removed, or a volume updated."""
-    # COUNT and MAX(id) catch inserts and deletions; MAX(received_at) would cost one more full scan.
-    responses = db.session.execute(select(func.count(), func.max(Response.id))).one()
+    """Changes whenever a response is added or a dossier volume is added or updated.
+
+    MAX(id) reads the primary-key index; COUNT(*) would scan a million rows on every
+    request. Deleted or re-flagged responses show after the periodic full refresh of
+    the aggregate tables (REFRESH_SECONDS) or after invalidate().
+    """
+    top = db.session.scalar(select(func.max(Response.id)))
     volumes = db.session.execute(select(func.count(), func.max(DossierVolume.updated_at))).one()
-    return (db.engine.url.render_as_string(), *map(str, responses), *map(str, volumes))
+    return (db.engine.url.render_as_string(), top or 0, *map(str, volumes), _GENERATION[0])
+
+
+# Bumped by invalidate(): every cached report is then recomputed.
+_GENERATION = [0]
+REFRESH_SECONDS = 3600
+
+
+def invalidate() -> None:
+    """Forget every cached report (after deleting or re-flagging responses)."""
+    _GENERATION[0] += 1
+    CACHE.clear()
+    _DESIGNS.clear()
 
 
 def cached(name: str, key: tuple, compute: Callable, version: tuple | None = None):
@@ -302,6 +321,7 @@ class Design:
     spec: IndexSpec
     table: dict
     months: tuple[str, ...]
+    stamp: float = 0.0
 
     @property
     def empty(self) -> bool:
@@ -309,19 +329,55 @@ class Design:
         return len(self.table.get("n", ())) == 0
 
 
+_DESIGNS: dict[tuple, tuple[int, float, Design]] = {}
+_DESIGNS_LOCK = threading.Lock()
+
+
+def _design_table(version, questionnaire, filters: ReportFilters, after_id: int | None) -> dict:
+    where = filters.where() + ([Response.id > after_id] if after_id is not None else [])
+    table = psu_totals_table(version.id, questionnaire, by=("agency", "month"), where=where,
+                             weighted=filters.weighting != "unweighted")
+    if len(table["n"]):
+        table["agency"] = table["agency"].astype(np.int64)
+    return table
+
+
+def _merge(old: dict, new: dict) -> dict:
+    """Cell sums of two aggregate tables: new responses added to the cells they fall in."""
+    if not len(new["n"]):
+        return old
+    keys = ["agency", "month", "stratum", "psu"]
+    frame = pd.concat([pd.DataFrame(old), pd.DataFrame(new)], ignore_index=True)
+    merged = frame.groupby(keys, sort=False, as_index=False).sum()
+    return {name: merged[name].to_numpy(dtype=object if name in keys[1:] else None) for name in merged}
+
+
 def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_key: tuple) -> Design:
-    """The cached aggregate table of a version under the filters' data conditions."""
+    """The aggregate table of a version under the filters' data conditions, kept up to date.
+
+    The first request runs the full GROUP BY; later ones add only the responses
+    whose id is above the last one seen (an index range scan) to the cached
+    cells. A full refresh every REFRESH_SECONDS picks up deletions and changed flags.
+    """
     questionnaire = questionnaire_of(version)
-
-    def compute() -> Design:
-        table = psu_totals_table(version.id, questionnaire, by=("agency", "month"),
-                                 where=filters.where(), weighted=filters.weighting != "unweighted")
-        table["agency"] = table["agency"].astype(np.int64) if len(table["n"]) else table["agency"]
-        months = tuple(sorted(set(table["month"].tolist())))
-        return Design(version.version, version.id, questionnaire,
-                      IndexSpec.from_questionnaire(questionnaire), table, months)
-
-    return cached("design", (version.id, filters.data_key()), compute, version_key)
+    top = version_key[1]
+    key = (version_key[0], version.id, filters.data_key(), _GENERATION[0])
+    with _DESIGNS_LOCK:
+        entry = _DESIGNS.get(key)
+    now = time.monotonic()
+    if entry is not None and entry[0] == top and now - entry[1] < REFRESH_SECONDS:
+        return entry[2]
+    if entry is not None and entry[0] < top and now - entry[1] < REFRESH_SECONDS:
+        table = _merge(entry[2].table, _design_table(version, questionnaire, filters, entry[0]))
+        built = entry[1]
+    else:
+        table = _design_table(version, questionnaire, filters, None)
+        built = now
+    design = Design(version.version, version.id, questionnaire, IndexSpec.from_questionnaire(questionnaire),
+                    table, tuple(sorted(set(table["month"].tolist()))), built)
+    with _DESIGNS_LOCK:
+        _DESIGNS[key] = (top, built, design)
+    return design
 
 
 def default_period(months: tuple[str, ...], filters: ReportFilters) -> tuple[str, str]:

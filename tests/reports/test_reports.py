@@ -287,3 +287,36 @@ def test_cache_follows_changes_of_the_agency_tree(province):
     db.session.commit()
     after = {row["code"] for row in pages.build_ranking(province.province.id, rs.ReportFilters(), "vi").rows}
     assert commune.code in after - before
+
+
+def test_new_responses_are_merged_into_the_cached_table(province):
+    """The incremental refresh gives the same cells as a full GROUP BY."""
+    version = latest_published("sipas-2017")
+    filters = rs.ReportFilters()
+    pages.build_overview(province.province.id, filters)
+    for i in range(30):
+        db.session.add(Response(uid=f"inc-{i}", version_id=version.id, agency_id=province.district.id,
+                                channel="qr", submitted_at=datetime(2025, 11 + i % 2, 3, tzinfo=UTC),
+                                stratum="DEMO-H01" if i % 3 else None,
+                                psu=None if i % 2 else "DEMO-H01-Q1/2025-11",
+                                weight=2.0, r1=1 + i % 5, r3=5, answers={}))
+    db.session.commit()
+    merged = pages.build_overview(province.province.id, filters)
+    rs.CACHE.clear()
+    full = pages.build_overview(province.province.id, filters)
+    assert merged.responses == full.responses
+    for a, b in zip(merged.records, full.records, strict=True):
+        assert (a["code"], a["n"], a["df"]) == (b["code"], b["n"], b["df"])
+        assert a["estimate"] == pytest.approx(b["estimate"], rel=1e-12)
+        assert a["se"] == pytest.approx(b["se"], rel=1e-9)
+
+
+def test_invalidate_picks_up_deleted_responses(province):
+    root = province.district.id
+    before = pages.build_overview(root, rs.ReportFilters()).record("OVERALL")["n"]
+    victim = db.session.scalar(select(Response).where(
+        Response.agency_id == root, Response.suspicious.is_(False), Response.r1.is_not(None)).limit(1))
+    db.session.delete(victim)
+    db.session.commit()
+    rs.invalidate()
+    assert pages.build_overview(root, rs.ReportFilters()).record("OVERALL")["n"] == before - 1
