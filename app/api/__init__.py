@@ -13,4 +13,5 @@ csrf.exempt(bp)
 def index():
     """Describe the API version."""
     return jsonify(name="sipas-platform", api_version=1)
-from app.api import indices  # noqa: E402,F401  (issue 6: /api/v1/indices)
+# Routes attach to bp: /api/v1/indices (leaders' reports), /api/v1/receipt-codes (one-stop system).
+from app.api import indices, receipts  # noqa: E402,F401
