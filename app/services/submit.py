@@ -8,7 +8,9 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
+from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
@@ -179,8 +181,21 @@ def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int |
     return None, parsed, service_id
 
 
+def counter_week_psu(counter: ServicePoint, when: datetime, tz_name: str) -> str:
+    """The cluster of a self-selected response: its counter and local ISO week.
+
+    Answers from one counter in one week share staff, queue and conditions, so
+    they are not independent; treating the counter-week as the PSU (and the agency
+    as the stratum) gives standard errors that reflect that, instead of pretending
+    every QR answer is an independent draw (docs/METHODOLOGY.md).
+    """
+    year, week, _ = when.astimezone(ZoneInfo(tz_name)).isocalendar()
+    return f"{counter.code}/{year}-W{week:02d}"
+
+
 def _build(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version_id: int) -> Response:
     now = utcnow()
+    submitted_at = _answered_at(sub.answered_at, now)
     response = Response(
         uid=uuid.uuid4().hex,
         nonce=sub.nonce,
@@ -190,8 +205,10 @@ def _build(sub: Submission, parsed: ParsedAnswers, service_id: int | None, versi
         service_point_id=sub.counter.id,
         service_id=service_id,
         channel=sub.channel,
-        submitted_at=_answered_at(sub.answered_at, now),
+        submitted_at=submitted_at,
         received_at=now,
+        stratum=sub.counter.agency.code,
+        psu=counter_week_psu(sub.counter, submitted_at, current_app.config["TIMEZONE"]),
         weight=None,
         verified=sub.receipt is not None,
         client_hash=sub.client_hash,
@@ -216,6 +233,9 @@ def submit_response(sub: Submission) -> Outcome:
     response = _build(sub, parsed, service_id, int(sub.version_id))
     db.session.add(response)
     try:
+        db.session.flush()
+        # Read the id before commit: afterwards it would reload the whole row.
+        response_id = response.id
         db.session.commit()
     except IntegrityError:
         # A concurrent twin won the race on the nonce or the dossier key.
@@ -225,4 +245,4 @@ def submit_response(sub: Submission) -> Outcome:
         if _dossier_taken(sub.receipt):
             return Outcome("dossier_rated")
         raise
-    return Outcome("stored", response_id=response.id)
+    return Outcome("stored", response_id=response_id)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 
@@ -71,6 +72,9 @@ def test_valid_short_form_is_stored_once_with_slots_and_answers(client, org):
     assert row.nonce == fields["nonce"] and row.weight is None and row.submitted_at is not None
     assert row.verified is False and row.suspicious is False and row.flags is None and row.dossier_key is None
     assert re.fullmatch(r"[0-9a-f]{64}", row.client_hash) and "127.0.0.1" not in row.client_hash
+    # The design of a self-selected answer: stratum = agency, PSU = counter and local ISO week.
+    year, week, _ = row.submitted_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).isocalendar()
+    assert (row.stratum, row.psu) == (org.agency.code, f"{org.short.code}/{year}-W{week:02d}")
 
 
 def test_full_sipas_answers_export_like_an_import(client, org):
