@@ -16,15 +16,20 @@ version that changes when responses (or dossier volumes) change.
 
 from __future__ import annotations
 
+import hashlib
+import os
+import pickle
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from flask import current_app
 from scipy import special
 from sqlalchemy import String, func, select
 from sqlalchemy.ext.compiler import compiles
@@ -207,10 +212,12 @@ REFRESH_SECONDS = 3600
 
 
 def invalidate() -> None:
-    """Forget every cached report (after deleting or re-flagging responses)."""
+    """Forget every cached report, saved tables included (after deleting or re-flagging responses)."""
     _GENERATION[0] += 1
     CACHE.clear()
-    _DESIGNS.clear()
+    folder = Path(current_app.instance_path) / "report-cache"
+    for path in folder.glob("design-*.pickle") if folder.is_dir() else ():
+        path.unlink(missing_ok=True)
 
 
 def cached(name: str, key: tuple, compute: Callable, version: tuple | None = None):
@@ -352,31 +359,68 @@ def _merge(old: dict, new: dict) -> dict:
     return {name: merged[name].to_numpy(dtype=object if name in keys[1:] else None) for name in merged}
 
 
+def _cache_file(key: tuple) -> Path:
+    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
+    return Path(current_app.instance_path) / "report-cache" / f"design-{digest}.pickle"
+
+
+def _read_entry(key: tuple) -> tuple | None:
+    """The entry another worker (or this one before a restart) saved, if any."""
+    path = _cache_file(key)
+    try:
+        with path.open("rb") as stream:
+            top, built, table = pickle.load(stream)  # noqa: S301 (our own file in the instance folder)
+    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
+        return None
+    return top, built, table
+
+
+def _write_entry(key: tuple, top: int, built: float, table: dict) -> None:
+    path = _cache_file(key)
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(f".{os.getpid()}.tmp")
+        with temporary.open("wb") as stream:
+            pickle.dump((top, built, table), stream, protocol=pickle.HIGHEST_PROTOCOL)
+        os.replace(temporary, path)
+    except OSError:
+        pass  # a read-only instance folder only costs the next worker a full GROUP BY
+
+
 def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_key: tuple) -> Design:
     """The aggregate table of a version under the filters' data conditions, kept up to date.
 
     The first request runs the full GROUP BY; later ones add only the responses
     whose id is above the last one seen (an index range scan) to the cached
-    cells. A full refresh every REFRESH_SECONDS picks up deletions and changed flags.
+    cells. The table is also saved in the instance folder, so other workers and a
+    restarted server start from it. A full refresh every REFRESH_SECONDS picks up
+    deletions and changed flags.
     """
     questionnaire = questionnaire_of(version)
     top = version_key[1]
-    key = (version_key[0], version.id, filters.data_key(), _GENERATION[0])
+    key = (version_key[0], version.id, filters.data_key())
     with _DESIGNS_LOCK:
-        entry = _DESIGNS.get(key)
-    now = time.monotonic()
-    if entry is not None and entry[0] == top and now - entry[1] < REFRESH_SECONDS:
-        return entry[2]
-    if entry is not None and entry[0] < top and now - entry[1] < REFRESH_SECONDS:
-        table = _merge(entry[2].table, _design_table(version, questionnaire, filters, entry[0]))
-        built = entry[1]
+        entry = _DESIGNS.get((*key, _GENERATION[0]))
+    if entry is None:
+        saved = _read_entry(key)
+        entry = None if saved is None else (saved[0], saved[1], saved[2])
     else:
-        table = _design_table(version, questionnaire, filters, None)
-        built = now
+        entry = (entry[0], entry[1], entry[2].table)
+    now = time.time()
+    fresh = entry is not None and now - entry[1] < REFRESH_SECONDS and entry[0] <= top
+    if fresh and entry[0] == top:
+        table, built = entry[2], entry[1]
+    elif fresh:
+        table = _merge(entry[2], _design_table(version, questionnaire, filters, entry[0]))
+        built = entry[1]
+        _write_entry(key, top, built, table)
+    else:
+        table, built = _design_table(version, questionnaire, filters, None), now
+        _write_entry(key, top, built, table)
     design = Design(version.version, version.id, questionnaire, IndexSpec.from_questionnaire(questionnaire),
                     table, tuple(sorted(set(table["month"].tolist()))), built)
     with _DESIGNS_LOCK:
-        _DESIGNS[key] = (top, built, design)
+        _DESIGNS[(*key, _GENERATION[0])] = (top, built, design)
     return design
 
 
