@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flask import Response, current_app, g, stream_with_context
+from flask import Response, abort, current_app, g, stream_with_context
 
 import app.reports.scoreboard  # noqa: F401  (the public scoreboard registers with the blueprint too)
 from app.auth.guards import requires
@@ -43,6 +43,9 @@ def export_responses_csv():
     """The scope's responses of the period in the responses CSV format, streamed."""
     agency_id, filters = _scope()
     scope = pages.open_scope(agency_id, filters)
+    if not scope.versions:
+        # Checked before streaming: once the headers are sent, an error can only cut the file short.
+        abort(404, description=f"no responses to questionnaire {filters.questionnaire!r}")
     chunks = exports.stream_responses_csv(scope.tree.code[agency_id], filters, scope.start, scope.end,
                                           current_app.config["TIMEZONE"])
     return Response(stream_with_context(chunks), mimetype="text/csv",

@@ -323,3 +323,8 @@ def test_invalidate_picks_up_deleted_responses(province):
     db.session.commit()
     rs.invalidate()
     assert pages.build_overview(root, rs.ReportFilters()).record("OVERALL")["n"] == before - 1
+
+
+def test_responses_export_of_an_unknown_questionnaire_is_a_clear_404(as_user, province):
+    response = as_user("province").get("/reports/export/responses.csv?questionnaire=nope")
+    assert response.status_code == 404
