@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask import Response, abort, current_app, g, stream_with_context
 
+import app.reports.commands  # noqa: F401  (flask reports warm)
 import app.reports.scoreboard  # noqa: F401  (the public scoreboard registers with the blueprint too)
 from app.auth.guards import requires
 from app.reports import bp

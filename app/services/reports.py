@@ -614,3 +614,17 @@ def default_root(user) -> int | None:
     tree = load_tree()
     roots = scope_roots(tree, visible_agency_ids(user))
     return min(roots, key=lambda a: tree.code[a]) if roots else None
+
+
+def warm_designs(clock: Callable[[], float]) -> list[tuple[str, str, float]]:
+    """Build the saved aggregate tables of every questionnaire version for the default filters."""
+    key = data_version()
+    out = []
+    for code in questionnaire_codes():
+        for weighting in ("design", "unweighted"):
+            filters = ReportFilters(questionnaire=code, weighting=weighting)
+            started = clock()
+            for version in versions_with_responses(code):
+                load_design(version, filters, key)
+            out.append((code, weighting, clock() - started))
+    return out

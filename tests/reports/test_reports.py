@@ -328,3 +328,11 @@ def test_invalidate_picks_up_deleted_responses(province):
 def test_responses_export_of_an_unknown_questionnaire_is_a_clear_404(as_user, province):
     response = as_user("province").get("/reports/export/responses.csv?questionnaire=nope")
     assert response.status_code == 404
+
+
+def test_warm_command_saves_the_tables_new_workers_start_from(app, runner, province):
+    from pathlib import Path
+
+    result = runner.invoke(args=["reports", "warm"])
+    assert result.exit_code == 0 and "sipas-2017 (design)" in result.output
+    assert list((Path(app.instance_path) / "report-cache").glob("design-*.pickle"))
