@@ -28,6 +28,7 @@ from app.models import (
 )
 from app.models.base import utcnow
 from app.services.questionnaires import questionnaire_of, rating_slots
+from app.services.scope import subtree_ids
 
 DESIGN_COLUMNS = (
     "response_id", "survey", "survey_version", "agency", "service_point", "service",
@@ -56,19 +57,6 @@ class ExportFilter:
     agency: str | None = None
     date_from: date | None = None
     date_to: date | None = None
-
-
-def _subtree_ids(root: Agency) -> list[int]:
-    parents = dict(db.session.execute(select(Agency.id, Agency.parent_id)).all())
-    children: dict[int | None, list[int]] = {}
-    for child, parent in parents.items():
-        children.setdefault(parent, []).append(child)
-    ids, stack = [], [root.id]
-    while stack:
-        current = stack.pop()
-        ids.append(current)
-        stack.extend(children.get(current, ()))
-    return ids
 
 
 def _local_bound(day: date, tz: ZoneInfo) -> datetime:
@@ -114,7 +102,7 @@ def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
         root = db.session.scalar(select(Agency).where(Agency.code == spec.agency))
         if root is None:
             raise ExportError(f"unknown agency code {spec.agency!r}")
-        query = query.where(table.c.agency_id.in_(_subtree_ids(root)))
+        query = query.where(table.c.agency_id.in_(subtree_ids(root.id)))
     yield [*RESERVED_COLUMNS, *columns]
 
     if spec.date_from:
