@@ -336,3 +336,18 @@ def test_warm_command_saves_the_tables_new_workers_start_from(app, runner, provi
     result = runner.invoke(args=["reports", "warm"])
     assert result.exit_code == 0 and "sipas-2017 (design)" in result.output
     assert list((Path(app.instance_path) / "report-cache").glob("design-*.pickle"))
+
+
+@pytest.mark.parametrize("path", ["/reports/overview", "/reports/ranking", "/reports/detail",
+                                  "/reports/comments", "/reports/print"])
+def test_pages_run_no_inline_script_and_print_on_a4(as_user, province, path):
+    html = as_user("province").get(path).get_data(as_text=True)
+    for tag in re.findall(r"<script[^>]*>", html):
+        assert 'src="/static/' in tag or 'type="application/json"' in tag, tag
+    assert not re.search(r"<[^>]+\son[a-z]+=", html) and "javascript:" not in html
+
+
+def test_print_css_sets_a4(client):
+    with client.get("/static/reports.css") as response:
+        css = response.get_data(as_text=True)
+    assert "@page { size: A4" in css and "@media print" in css
