@@ -407,7 +407,8 @@ def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_k
     else:
         entry = (entry[0], entry[1], entry[2].table)
     now = time.time()
-    fresh = entry is not None and now - entry[1] < REFRESH_SECONDS and entry[0] <= top
+    refresh = current_app.config.get("REPORTS_REFRESH_SECONDS", REFRESH_SECONDS)
+    fresh = entry is not None and now - entry[1] < refresh and entry[0] <= top
     if fresh and entry[0] == top:
         table, built = entry[2], entry[1]
     elif fresh:
