@@ -9,9 +9,9 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import UploadForm
 from app.admin.uploads import run_import
+from app.api.auth import bearer_user
 from app.auth.guards import requires
 from app.extensions import csrf, db
-from app.services.accounts import user_for_api_token
 from app.services.scope import may
 from app.services.volumes import COLUMNS, import_volumes_csv, import_volumes_json, list_volumes
 
@@ -37,10 +37,10 @@ def volumes_import():
 
 
 def _api_user():
-    header = request.headers.get("Authorization", "")
-    if header.startswith("Bearer "):
-        return user_for_api_token(header[len("Bearer "):].strip())
-    return current_user if current_user.is_authenticated else None
+    user = bearer_user()
+    if user is None and "Authorization" not in request.headers and current_user.is_authenticated:
+        return current_user
+    return user
 
 
 @bp.post("/api/volumes")

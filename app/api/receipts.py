@@ -12,21 +12,12 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from app.api import bp
+from app.api.auth import api_error, bearer_user
 from app.extensions import db
 from app.models import ServicePoint
-from app.services.accounts import user_for_api_token
 from app.services.org import public_base_url
 from app.services.receipts import issue_receipt_code, read_receipt_code
 from app.services.scope import in_scope, may
-
-
-def _error(status: int, error: str, message: str):
-    return jsonify(error=error, message=message), status
-
-
-def _token_user():
-    header = request.headers.get("Authorization", "")
-    return user_for_api_token(header[len("Bearer "):].strip()) if header.startswith("Bearer ") else None
 
 
 def _days(body: dict) -> int | None:
@@ -41,24 +32,24 @@ def _days(body: dict) -> int | None:
 @bp.post("/receipt-codes")
 def receipt_codes():
     """Issue {"code", "url", "expires_at"} for {"service_point": CODE, "dossier": ID, "days"?: N}."""
-    user = _token_user()
+    user = bearer_user()
     if user is None:
-        return _error(401, "unauthorized", "send Authorization: Bearer <API token>")
+        return api_error(401, "unauthorized", "send Authorization: Bearer <API token>")
     if not may(user, "counters"):
-        return _error(403, "forbidden", "this account may not issue receipt codes")
+        return api_error(403, "forbidden", "this account may not issue receipt codes")
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("service_point"), str):
-        return _error(400, "bad_request", 'send JSON {"service_point": CODE, "dossier": ID, "days"?: N}')
+        return api_error(400, "bad_request", 'send JSON {"service_point": CODE, "dossier": ID, "days"?: N}')
     counter = db.session.scalar(select(ServicePoint).where(ServicePoint.code == body["service_point"]))
     if counter is None or not counter.active:
-        return _error(404, "not_found", f"no active service point {body['service_point']!r}")
+        return api_error(404, "not_found", f"no active service point {body['service_point']!r}")
     if not in_scope(user, counter.agency_id):
-        return _error(403, "forbidden", "the service point is outside this account's scope")
+        return api_error(403, "forbidden", "the service point is outside this account's scope")
     try:
         days = _days(body)
         code = issue_receipt_code(counter, str(body.get("dossier") or ""),
                                   timedelta(days=days) if days else None)
     except ValueError as exc:
-        return _error(400, "bad_request", str(exc))
+        return api_error(400, "bad_request", str(exc))
     expires = read_receipt_code(code).expires_at
     return jsonify(code=code, url=f"{public_base_url()}/r/{code}", expires_at=expires.isoformat()), 201

@@ -13,11 +13,31 @@ from dataclasses import dataclass
 
 import numpy as np
 from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.functions import FunctionElement
 
 from analysis.questionnaire import Questionnaire
 from app.extensions import db
 from app.models import Response, slot_column
 from app.services.questionnaires import rating_slots
+
+
+class _Month(FunctionElement):
+    """'YYYY-MM' of a UTC timestamp, in each database's own dialect."""
+
+    type = String()
+    inherit_cache = True
+
+
+@compiles(_Month)
+def _month_sqlite(element, compiler, **kw):
+    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+
+
+@compiles(_Month, "postgresql")
+def _month_postgresql(element, compiler, **kw):
+    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM')"
+
 
 GROUP_COLUMNS = {
     "agency": Response.agency_id,
@@ -26,6 +46,7 @@ GROUP_COLUMNS = {
     "channel": Response.channel,
     "stratum": Response.stratum,
     "psu": Response.psu,
+    "month": _Month(Response.submitted_at),
 }
 
 

@@ -31,9 +31,7 @@ import numpy as np
 import pandas as pd
 from flask import current_app
 from scipy import special
-from sqlalchemy import String, func, select
-from sqlalchemy.ext.compiler import compiles
-from sqlalchemy.sql.functions import FunctionElement
+from sqlalchemy import func, select
 
 from analysis import IndexSpec, ReportingRules, estimate_indices, totals_from_table
 from analysis.compare import _pair_df, pooled, psu_influence
@@ -45,7 +43,7 @@ from app.extensions import db
 from app.models import CHANNELS, Agency, DossierVolume, QuestionnaireVersion, Response
 from app.models import Questionnaire as QuestionnaireRow
 from app.models.org import AGENCY_LEVELS
-from app.services.aggregates import GROUP_COLUMNS, psu_totals_table
+from app.services.aggregates import psu_totals_table
 from app.services.questionnaires import questionnaire_of
 
 OUT = "~out"
@@ -58,25 +56,7 @@ RULES = ReportingRules()
 CHUNK_VALUES = 8_000_000
 
 
-class _Month(FunctionElement):
-    """'YYYY-MM' of a UTC timestamp, in each database's own dialect."""
 
-    type = String()
-    inherit_cache = True
-
-
-@compiles(_Month)
-def _month_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
-
-
-@compiles(_Month, "postgresql")
-def _month_postgresql(element, compiler, **kw):
-    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM')"
-
-
-# The reports group by month too; psu_totals_table reads its group columns from this registry.
-GROUP_COLUMNS.setdefault("month", _Month(Response.submitted_at))
 
 
 def _month_arg(value: str | None) -> str | None:

@@ -82,11 +82,6 @@ def test_sql_strings_in_every_query_parameter_of_every_page(app, demo, admin_cli
     assert row_counts() == before
 
 
-@pytest.mark.xfail(strict=True, raises=Exception,
-                   reason="app/reports/exports.py export_responses_csv streams "
-                   "exports.stream_responses_csv without checking the questionnaire filter first: "
-                   "?questionnaire=<unknown code> raises ExportError inside the streamed body (a 500, or a "
-                   "cut-off download once the headers are sent) instead of a clear 400/404")
 def test_unknown_questionnaire_in_the_responses_export_is_a_clear_error(demo, admin_client):
     response = admin_client.get(EXPORT, query_string={"questionnaire": "' OR '1'='1"})
     response.get_data()
