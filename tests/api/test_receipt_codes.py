@@ -69,3 +69,21 @@ def test_bad_requests_are_clear(client, demo, body, status, message):
 def test_without_token(client, demo):
     assert client.post(URL, json={}).status_code == 401
     assert client.post(URL, json={}, headers={"Authorization": "Bearer wrong"}).status_code == 401
+
+
+def test_answer_matches_the_openapi_file(client, demo):
+    from pathlib import Path
+
+    import yaml
+
+    spec = yaml.safe_load((Path(__file__).resolve().parents[2] / "api" / "openapi.yaml").read_text())
+    operation = spec["paths"]["/receipt-codes"]["post"]
+    schema = operation["responses"]["201"]["content"]["application/json"]["schema"]
+    token = _account("administrator", None)
+    response = client.post(URL, json={"service_point": _counter("DEMO-H01").code, "dossier": "D9"},
+                           headers={"Authorization": f"Bearer {token}"})
+    body = response.get_json()
+    assert str(response.status_code) in operation["responses"]
+    assert set(schema["required"]) <= set(body) and all(isinstance(body[k], str) for k in schema["required"])
+    bad = client.post(URL, json={"dossier": "x"}, headers={"Authorization": f"Bearer {token}"})
+    assert str(bad.status_code) in operation["responses"] and set(bad.get_json()) == {"error", "message"}
