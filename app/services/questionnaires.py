@@ -11,7 +11,7 @@ from sqlalchemy import select
 from analysis.errors import QuestionnaireError
 from analysis.questionnaire import Questionnaire, load_questionnaire, parse_questionnaire
 from app.extensions import db
-from app.models import RATING_SLOTS, QuestionnaireVersion, Response
+from app.models import RATING_SLOTS, QuestionnaireVersion
 from app.models import Questionnaire as QuestionnaireRow
 from app.models.base import utcnow
 
@@ -112,10 +112,3 @@ def _parsed(definition_json: str) -> Questionnaire:
 def questionnaire_of(version: QuestionnaireVersion) -> Questionnaire:
     """The parsed questionnaire of a stored version (cached by content, which never changes)."""
     return _parsed(json.dumps(version.definition, sort_keys=True))
-
-
-def version_has_responses(version: QuestionnaireVersion) -> bool:
-    """Whether any response answers this version."""
-    return db.session.scalar(
-        select(Response.id).where(Response.version_id == version.id).limit(1)
-    ) is not None
