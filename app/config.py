@@ -82,8 +82,6 @@ def load_config(overrides: dict | None = None) -> dict:
         "CLIENT_HASH_SALT": os.environ.get("CLIENT_HASH_SALT"),
         "FORWARDED_HOPS": _int("FORWARDED_HOPS", 0),
         "PUBLIC_SCOREBOARD": _bool("PUBLIC_SCOREBOARD", False),
-        # Leaders' reports merge new responses at once; a full re-aggregation runs this often.
-        "REPORTS_REFRESH_SECONDS": _int("REPORTS_REFRESH_SECONDS", 3600),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -58,7 +58,7 @@ def test_demo_is_deterministic_with_seed(app):
     db.session.commit()
     first = _export("sipas-2017")
     tokens = set(db.session.scalars(select(ServicePoint.code)))
-    for table in ("response", "service_point_service", "service_point", "service", "agency"):
+    for table in ("report_cell", "response", "service_point_service", "service_point", "service", "agency"):
         db.session.execute(db.text(f"DELETE FROM {table}"))  # noqa: S608
     db.session.commit()
     build_demo(seed=11, responses=300, end_month=date(2025, 6, 1))

@@ -4,6 +4,7 @@ from app.models.audit import AuditEvent
 from app.models.auth import ROLES, User
 from app.models.base import Base
 from app.models.org import Agency, Service, ServicePoint, service_point_service
+from app.models.report_cell import ReportCell, ReportCellsBuilt
 from app.models.response import CHANNELS, RATING_SLOTS, Response, slot_column
 from app.models.survey import PublishedVersionImmutable, Questionnaire, QuestionnaireVersion
 from app.models.volume import DossierVolume
@@ -19,6 +20,8 @@ __all__ = [
     "PublishedVersionImmutable",
     "Questionnaire",
     "QuestionnaireVersion",
+    "ReportCell",
+    "ReportCellsBuilt",
     "Response",
     "Service",
     "ServicePoint",

@@ -1,4 +1,4 @@
-"""`flask reports warm`: build and save the reports' aggregate tables as a deployment step."""
+"""`flask reports warm|rebuild`: build the report cells every report reads (app.services.report_cells)."""
 
 from __future__ import annotations
 
@@ -12,6 +12,13 @@ from app.services import reports as rs
 
 @bp.cli.command("warm")
 def warm() -> None:
-    """Compute the aggregate tables of every questionnaire (default filters) into the instance folder."""
-    for code, weighting, seconds in rs.warm_designs(time.perf_counter):
-        click.echo(f"{code} ({weighting}): {seconds:.1f} s")
+    """Build the report cells of versions that have none yet (after an upgrade; a deployment step)."""
+    for code, version, seconds in rs.build_cells(time.perf_counter):
+        click.echo(f"{code} v{version}: {seconds:.1f} s")
+
+
+@bp.cli.command("rebuild")
+def rebuild() -> None:
+    """Recompute every version's report cells from the responses (after changing responses by hand)."""
+    for code, version, seconds in rs.build_cells(time.perf_counter, force=True):
+        click.echo(f"{code} v{version}: rebuilt in {seconds:.1f} s")

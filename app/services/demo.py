@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from analysis.questionnaire import Question, Questionnaire
 from app.extensions import db
 from app.models import Agency, Response, Service, ServicePoint, slot_column
-from app.services import demo_org
+from app.services import demo_org, report_cells
 from app.services.questionnaires import (
     latest_published,
     load_standard_questionnaires,
@@ -253,3 +253,4 @@ def _insert(rows: list[dict]) -> None:
     for start in range(0, len(rows), 5000):
         batch = [{name: row.get(name) for name in columns} for row in rows[start:start + 5000]]
         db.session.execute(Response.__table__.insert(), batch)
+        report_cells.add_uids([row["uid"] for row in batch])

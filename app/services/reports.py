@@ -16,20 +16,14 @@ version that changes when responses (or dossier volumes) change.
 
 from __future__ import annotations
 
-import hashlib
-import os
-import pickle
 import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date
-from pathlib import Path
 
 import numpy as np
-import pandas as pd
-from flask import current_app
 from scipy import special
 from sqlalchemy import func, select
 
@@ -40,9 +34,10 @@ from analysis.estimate import group_df, linearise
 from analysis.variance import dense_variance
 from analysis.weighting import poststratify
 from app.extensions import db
-from app.models import CHANNELS, Agency, DossierVolume, QuestionnaireVersion, Response
+from app.models import CHANNELS, Agency, DossierVolume, QuestionnaireVersion, ReportCell, Response
 from app.models import Questionnaire as QuestionnaireRow
 from app.models.org import AGENCY_LEVELS
+from app.services import report_cells
 from app.services.aggregates import psu_totals_table
 from app.services.questionnaires import questionnaire_of
 
@@ -134,6 +129,17 @@ class ReportFilters:
             clauses.append(Response.suspicious.is_(False))
         return clauses
 
+    def cell_where(self) -> list:
+        """The data filters as conditions on the report cells (all but the service)."""
+        clauses = []
+        if self.channel:
+            clauses.append(ReportCell.channel == self.channel)
+        if self.verified_only:
+            clauses.append(ReportCell.verified.is_(True))
+        if not self.include_suspicious:
+            clauses.append(ReportCell.suspicious.is_(False))
+        return clauses
+
     def data_key(self) -> tuple:
         """The part of the filters that changes the database's aggregate table."""
         return (self.service, self.channel, self.verified_only, self.include_suspicious,
@@ -168,18 +174,19 @@ class _LruCache:
         """Forget everything."""
         with self._lock:
             self._items.clear()
-        _DESIGNS.clear()
 
 
 CACHE = _LruCache()
+# Aggregate tables, per version, data filters and data version (a few MB each).
+DESIGNS = _LruCache(8)
 
 
 def data_version() -> tuple:
     """Changes whenever a response is added or a dossier volume is added or updated.
 
     MAX(id) reads the primary-key index; COUNT(*) would scan a million rows on every
-    request. Deleted or re-flagged responses show after the periodic full refresh of
-    the aggregate tables (REFRESH_SECONDS) or after invalidate().
+    request. Responses deleted or re-flagged by hand (the app does neither) show
+    after `flask reports rebuild`, which also calls invalidate().
     """
     top = db.session.scalar(select(func.max(Response.id)))
     volumes = db.session.execute(select(func.count(), func.max(DossierVolume.updated_at))).one()
@@ -188,16 +195,13 @@ def data_version() -> tuple:
 
 # Bumped by invalidate(): every cached report is then recomputed.
 _GENERATION = [0]
-REFRESH_SECONDS = 3600
 
 
 def invalidate() -> None:
-    """Forget every cached report, saved tables included (after deleting or re-flagging responses)."""
+    """Forget every cached report and aggregate table of this worker."""
     _GENERATION[0] += 1
     CACHE.clear()
-    folder = Path(current_app.instance_path) / "report-cache"
-    for path in folder.glob("design-*.pickle") if folder.is_dir() else ():
-        path.unlink(missing_ok=True)
+    DESIGNS.clear()
 
 
 def cached(name: str, key: tuple, compute: Callable, version: tuple | None = None):
@@ -316,93 +320,37 @@ class Design:
         return len(self.table.get("n", ())) == 0
 
 
-_DESIGNS: dict[tuple, tuple[int, float, Design]] = {}
-_DESIGNS_LOCK = threading.Lock()
-
-
-def _design_table(version, questionnaire, filters: ReportFilters, after_id: int | None) -> dict:
-    where = filters.where() + ([Response.id > after_id] if after_id is not None else [])
-    table = psu_totals_table(version.id, questionnaire, by=("agency", "month"), where=where,
-                             weighted=filters.weighting != "unweighted")
+def _design_table(version, questionnaire, filters: ReportFilters) -> dict:
+    weighted = filters.weighting != "unweighted"
+    if filters.service is None:
+        report_cells.ensure_built(version.id)
+        return report_cells.cells_table(version.id, questionnaire, filters.cell_where(), weighted)
+    # Cells are not split by service (that would multiply them): a service's responses
+    # are aggregated directly, a GROUP BY over that service's share of the rows.
+    table = psu_totals_table(version.id, questionnaire, by=("agency", "month"), where=filters.where(),
+                             weighted=weighted)
     if len(table["n"]):
         table["agency"] = table["agency"].astype(np.int64)
     return table
 
 
-def _merge(old: dict, new: dict) -> dict:
-    """Cell sums of two aggregate tables: new responses added to the cells they fall in."""
-    if not len(new["n"]):
-        return old
-    keys = ["agency", "month", "stratum", "psu"]
-    frame = pd.concat([pd.DataFrame(old), pd.DataFrame(new)], ignore_index=True)
-    merged = frame.groupby(keys, sort=False, as_index=False).sum()
-    return {name: merged[name].to_numpy(dtype=object if name in keys[1:] else None) for name in merged}
-
-
-def _cache_file(key: tuple) -> Path:
-    digest = hashlib.sha256(repr(key).encode()).hexdigest()[:32]
-    return Path(current_app.instance_path) / "report-cache" / f"design-{digest}.pickle"
-
-
-def _read_entry(key: tuple) -> tuple | None:
-    """The entry another worker (or this one before a restart) saved, if any."""
-    path = _cache_file(key)
-    try:
-        with path.open("rb") as stream:
-            top, built, table = pickle.load(stream)  # noqa: S301 (our own file in the instance folder)
-    except (OSError, pickle.UnpicklingError, EOFError, ValueError):
-        return None
-    return top, built, table
-
-
-def _write_entry(key: tuple, top: int, built: float, table: dict) -> None:
-    path = _cache_file(key)
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        temporary = path.with_suffix(f".{os.getpid()}.tmp")
-        with temporary.open("wb") as stream:
-            pickle.dump((top, built, table), stream, protocol=pickle.HIGHEST_PROTOCOL)
-        os.replace(temporary, path)
-    except OSError:
-        pass  # a read-only instance folder only costs the next worker a full GROUP BY
-
-
 def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_key: tuple) -> Design:
-    """The aggregate table of a version under the filters' data conditions, kept up to date.
+    """The aggregate table of a version under the filters' data conditions.
 
-    The first request runs the full GROUP BY; later ones add only the responses
-    whose id is above the last one seen (an index range scan) to the cached
-    cells. The table is also saved in the instance folder, so other workers and a
-    restarted server start from it. A full refresh every REFRESH_SECONDS picks up
-    deletions and changed flags.
+    Summed from the report cells, which every writer keeps up to date in its own
+    transaction (app.services.report_cells), so a new worker, a restart or a new
+    filter costs a GROUP BY over the cells, not over every response. Kept in
+    memory per data version.
     """
     questionnaire = questionnaire_of(version)
-    top = version_key[1]
-    key = (version_key[0], version.id, filters.data_key())
-    with _DESIGNS_LOCK:
-        entry = _DESIGNS.get((*key, _GENERATION[0]))
-    if entry is None:
-        saved = _read_entry(key)
-        entry = None if saved is None else (saved[0], saved[1], saved[2])
-    else:
-        entry = (entry[0], entry[1], entry[2].table)
-    now = time.time()
-    refresh = current_app.config.get("REPORTS_REFRESH_SECONDS", REFRESH_SECONDS)
-    fresh = entry is not None and now - entry[1] < refresh and entry[0] <= top
-    if fresh and entry[0] == top:
-        table, built = entry[2], entry[1]
-    elif fresh:
-        table = _merge(entry[2], _design_table(version, questionnaire, filters, entry[0]))
-        built = entry[1]
-        _write_entry(key, top, built, table)
-    else:
-        table, built = _design_table(version, questionnaire, filters, None), now
-        _write_entry(key, top, built, table)
-    design = Design(version.version, version.id, questionnaire, IndexSpec.from_questionnaire(questionnaire),
-                    table, tuple(sorted(set(table["month"].tolist()))), built)
-    with _DESIGNS_LOCK:
-        _DESIGNS[(*key, _GENERATION[0])] = (top, built, design)
-    return design
+    key = (version_key, version.id, filters.data_key(), _GENERATION[0])
+
+    def compute() -> Design:
+        table = _design_table(version, questionnaire, filters)
+        return Design(version.version, version.id, questionnaire, IndexSpec.from_questionnaire(questionnaire),
+                      table, tuple(sorted(set(table["month"].tolist()))), time.time())
+
+    return DESIGNS.get_or_compute(key, compute)
 
 
 def default_period(months: tuple[str, ...], filters: ReportFilters) -> tuple[str, str]:
@@ -597,15 +545,16 @@ def default_root(user) -> int | None:
     return min(roots, key=lambda a: tree.code[a]) if roots else None
 
 
-def warm_designs(clock: Callable[[], float]) -> list[tuple[str, str, float]]:
-    """Build the saved aggregate tables of every questionnaire version for the default filters."""
-    key = data_version()
+def build_cells(clock: Callable[[], float], force: bool = False) -> list[tuple[str, int, float]]:
+    """Build the report cells of every version with responses (all of them when `force`)."""
     out = []
     for code in questionnaire_codes():
-        for weighting in ("design", "unweighted"):
-            filters = ReportFilters(questionnaire=code, weighting=weighting)
+        for version in versions_with_responses(code):
             started = clock()
-            for version in versions_with_responses(code):
-                load_design(version, filters, key)
-            out.append((code, weighting, clock() - started))
+            if force:
+                report_cells.rebuild(version.id)
+            else:
+                report_cells.ensure_built(version.id)
+            out.append((code, version.version, clock() - started))
+    invalidate()
     return out

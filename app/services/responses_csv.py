@@ -27,6 +27,7 @@ from app.models import (
     Questionnaire as QuestionnaireRow,
 )
 from app.models.base import utcnow
+from app.services import report_cells
 from app.services.questionnaires import questionnaire_of, rating_slots
 from app.services.scope import subtree_ids
 
@@ -512,3 +513,4 @@ def _store(rows: list[dict]) -> None:
             values["submitted_at"] = values["submitted_at"] or now
             batch.append(values)
         db.session.execute(Response.__table__.insert(), batch)
+        report_cells.add_uids([values["uid"] for values in batch])

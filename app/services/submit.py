@@ -18,6 +18,7 @@ from analysis.questionnaire import Question, Questionnaire
 from app.extensions import db
 from app.models import QuestionnaireVersion, Response, ServicePoint, slot_column
 from app.models.base import utcnow
+from app.services import report_cells
 from app.services.abuse import suspicion_flags
 from app.services.questionnaires import questionnaire_of, rating_slots
 from app.services.receipts import Receipt
@@ -236,6 +237,8 @@ def submit_response(sub: Submission) -> Outcome:
         db.session.flush()
         # Read the id before commit: afterwards it would reload the whole row.
         response_id = response.id
+        # The reports' cells count it in the same transaction (app.services.report_cells).
+        report_cells.add_response(response.version_id, response_id)
         db.session.commit()
     except IntegrityError:
         # A concurrent twin won the race on the nonce or the dossier key.

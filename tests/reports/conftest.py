@@ -23,9 +23,9 @@ def _fresh_per_request(app):
     def _forget_cached_user():
         g.pop("_login_user", None)
 
-    rs.CACHE.clear()
+    rs.invalidate()
     yield
-    rs.CACHE.clear()
+    rs.invalidate()
 
 
 @dataclass
