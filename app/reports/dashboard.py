@@ -121,13 +121,16 @@ def _question_texts(design) -> dict[str, str]:
 @bp.get("/comments")
 @requires("reports")
 def comments():
-    """Free-text answers with their ratings; low ratings highlighted for follow-up."""
+    """Free-text answers with their ratings, 50 a page; low ratings highlighted for follow-up."""
     agency_id, filters = _scope()
+    from app.services.report_comments import comments_page
+
     scope = pages.open_scope(agency_id, filters)
     low_only = request.args.get("low") == "1"
-    rows = pages.list_comments(scope, low_only=low_only)
-    names = {a: scope.tree.name(a, g.lang) for a in {c.agency_id for c in rows}}
-    return render_template("reports/comments.html", comments=rows, low_only=low_only, agency_names=names,
+    listing = comments_page(scope, low_only=low_only, page=request.args.get("page", 1, type=int))
+    names = {a: scope.tree.name(a, g.lang) for a in {c.agency_id for c in listing.comments}}
+    return render_template("reports/comments.html", comments=listing.comments, listing=listing,
+                           low_only=low_only, agency_names=names,
                            question_texts=_question_texts(scope.design),
                            **page_context(scope, current_user, g.lang, "reports.comments"))
 
