@@ -42,13 +42,30 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 
 from .errors import AnalysisError
 from .spec import IndexSpec
 from .variance import unique_inverse
 
-__all__ = ["PsuTotals", "totals_from_codes", "totals_from_rows", "totals_from_table"]
+__all__ = ["CodedColumn", "PsuTotals", "totals_from_codes", "totals_from_rows",
+           "totals_from_table"]
+
+
+@dataclass(frozen=True)
+class CodedColumn:
+    """A text column already factorised: ``labels[codes]`` gives the values.
+
+    ``labels`` are sorted and unique and ``codes`` index them, the order
+    :func:`_factorize` gives. A reader that gets codes for free (pyarrow's
+    dictionary columns) hands them over this way, so the reduction neither
+    hashes a million strings again nor imports pandas.
+    """
+
+    codes: np.ndarray
+    labels: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.codes)
 
 
 @dataclass(frozen=True)
@@ -150,6 +167,10 @@ def _plain(value: object) -> object:
 
 def _factorize(column) -> tuple[np.ndarray, np.ndarray]:
     """Codes in sorted label order (missing last) and the labels; unsorted factorize is 3× faster."""
+    if isinstance(column, CodedColumn):
+        return column.codes, column.labels
+    import pandas as pd  # here, not at the top: the CLI's pyarrow path never needs it
+
     if not isinstance(column, pd.Series | pd.Categorical):
         column = np.asarray(column)
     codes, uniq = pd.factorize(column, sort=False, use_na_sentinel=False)

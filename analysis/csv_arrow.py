@@ -1,0 +1,196 @@
+"""Fast reader for a valid responses file: pyarrow's multi-threaded CSV parser.
+
+pandas' C engine parses on one core and goes through float64 and NaN for
+every rating. Most files are valid, so the command line reads them here
+first: pyarrow parses on every core, straight into int8 ratings and
+dictionary-coded text, and whole-array tests check the result.
+
+This reader only ever says "valid, here are the columns" or "not sure"
+(None). On None the caller re-reads the file with the careful reader
+(:mod:`analysis.csv_pandas`), which names file, row and column of each bad
+cell. So it declines anything pandas might read differently, not only bad
+values: a cell pyarrow cannot convert, an empty text cell, a rating written
+in hexadecimal, bytes that are not UTF-8 even in a column the indices do not
+use (pandas refuses those files). What it accepts, it reads to the same codes,
+weights and labels as the careful reader, so the output does not depend on
+the path taken.
+"""
+
+from __future__ import annotations
+
+import codecs
+from pathlib import Path
+
+import numpy as np
+
+from .spec import IndexSpec
+from .totals import CodedColumn
+
+__all__ = ["read_valid"]
+
+#: Bytes handed to the UTF-8 check at a time (bounded memory on non-ASCII files).
+CHUNK = 1 << 24
+
+
+def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[str],
+               has_weight: bool, keep: list[str]):
+    """(codes, weight, kept columns, rows) as the careful reader gives them, or None.
+
+    Same arguments as :func:`analysis.csv_pandas.read_checked`; kept columns
+    come back as :class:`~analysis.totals.CodedColumn`. None means "read it
+    carefully": the file may still be valid.
+    """
+    if any(c in present or c == "weight" for c in keep):
+        return None  # a numeric column as a group: rare, and pandas' reading of it is the rule
+    try:
+        import pyarrow as pa
+        from pyarrow import csv as pacsv
+    except ImportError:
+        return None
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    if not _utf8(data) or _hex_prefix(data):
+        return None
+    text = [c for c in columns if c not in present and c != "weight"]
+    types = {**{c: pa.int8() for c in present}, **{c: pa.dictionary(pa.int32(), pa.string())
+                                                    for c in text}}
+    if has_weight:
+        types["weight"] = pa.float64()
+    try:
+        table = pacsv.read_csv(
+            pa.BufferReader(data),
+            # quoted free-text answers may hold line breaks
+            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            # only an empty cell is missing (pandas: keep_default_na=False, na_values=[""]);
+            # an empty text cell stays "" so that the checks below see it
+            convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types,
+                                                 null_values=[""], strings_can_be_null=False),
+        ).unify_dictionaries()
+    except (pa.ArrowException, ValueError):
+        return None
+    del data
+    return _columns(table, spec, present, has_weight, keep)
+
+
+def _columns(table, spec: IndexSpec, present: list[str], has_weight: bool, keep: list[str]):
+    n = table.num_rows
+    ratings = _rating_matrix(table, spec, present) if n else None
+    if ratings is None:
+        return None
+    weight = _weight(table.column("weight")) if has_weight else None
+    if has_weight and weight is None:
+        return None
+    if "survey" in table.column_names:
+        _, labels = _dictionary(table.column("survey"))
+        if labels is None or any(label != spec.code for label in labels):
+            return None
+    kept = {}
+    for c in keep:
+        codes, labels = _dictionary(table.column(c))
+        if labels is None or "" in labels:
+            return None  # an empty cell: the careful reader decides what it means
+        kept[c] = _sorted(codes, labels)
+    return {c: ratings[j] for j, c in enumerate(present)}, weight, kept, n
+
+
+def _rating_matrix(table, spec: IndexSpec, present: list[str]) -> np.ndarray | None:
+    """Ratings as int8, one row per criterion, 0 where empty; None if any is out of range."""
+    ratings = np.empty((len(present), table.num_rows), dtype=np.int8)
+    nulls = 0
+    for j, c in enumerate(present):
+        nulls += _ratings(table.column(c), ratings[j])
+    # empty cells are 0; a 0 anywhere else is a written "0" (or "-0"), which is bad
+    if ratings.size and (ratings.min() < 0 or ratings.max() > spec.points
+                         or np.count_nonzero(ratings) != ratings.size - nulls):
+        return None
+    return ratings
+
+
+def _weight(column) -> np.ndarray | None:
+    """The weights if none is empty and all are finite and > 0, else None."""
+    if column.null_count:
+        return None
+    weight = _float64(column)
+    return weight if np.all(weight > 0) and np.all(np.isfinite(weight)) else None
+
+
+def _ratings(column, out: np.ndarray) -> int:
+    """Fill ``out`` with an int8 column, 0 where empty; returns the number of empty cells.
+
+    Reads the Arrow buffers directly: ``to_numpy`` would go through float64
+    and NaN, which costs as much as the parse itself.
+    """
+    start = 0
+    for chunk in column.chunks:
+        k = len(chunk)
+        validity, values = chunk.buffers()
+        v = np.frombuffer(values, dtype=np.int8, count=k, offset=chunk.offset)
+        if chunk.null_count:
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8),
+                                 count=chunk.offset + k, bitorder="little")[chunk.offset:]
+            np.multiply(v, bits.view(bool), out=out[start:start + k])
+        else:
+            out[start:start + k] = v
+        start += k
+    return column.null_count
+
+
+def _float64(column) -> np.ndarray:
+    """A float64 column without nulls as one new array.
+
+    Not ``ChunkedArray.to_numpy``: that imports pandas (half a second).
+    """
+    parts = [np.frombuffer(c.buffers()[1], dtype=np.float64, count=len(c), offset=8 * c.offset)
+             for c in column.chunks]
+    return np.concatenate(parts) if parts else np.empty(0)
+
+
+def _dictionary(column) -> tuple[np.ndarray, list | None]:
+    """Indices and values of a dictionary column whose chunks share one dictionary."""
+    if column.null_count or column.num_chunks == 0:
+        return np.empty(0, dtype=np.int32), None
+    labels = column.chunks[0].dictionary.to_pylist()
+    parts = [np.frombuffer(c.indices.buffers()[1], dtype=np.int32, count=len(c),
+                           offset=4 * c.offset) for c in column.chunks]
+    return np.concatenate(parts), labels
+
+
+def _sorted(codes: np.ndarray, labels: list) -> CodedColumn:
+    """Codes into sorted labels, the order the careful path's factorisation gives."""
+    values = np.array(labels, dtype=object)
+    order = np.argsort(values, kind="stable")
+    rank = np.empty(len(order), dtype=np.int64)
+    rank[order] = np.arange(len(order))
+    return CodedColumn(codes=rank[codes], labels=values[order])
+
+
+def _utf8(data: bytes) -> bool:
+    """True if ``data`` is UTF-8 throughout (pandas decodes every column, pyarrow only text)."""
+    if data.isascii():  # a few ms; real exports with accented text take the loop
+        return True
+    decoder = codecs.getincrementaldecoder("utf-8")()
+    try:
+        for start in range(0, len(data), CHUNK):
+            decoder.decode(data[start:start + CHUNK], final=start + CHUNK >= len(data))
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _hex_prefix(data: bytes) -> bool:
+    """True if "0x" or "0X" occurs anywhere: pyarrow reads int8 "0x4" as 4, pandas refuses it.
+
+    Most files have no x at all, which a byte search settles in milliseconds;
+    otherwise one vectorised pass over the bytes.
+    """
+    if b"x" not in data and b"X" not in data:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    for start in range(0, len(raw), CHUNK):
+        block = raw[start:start + CHUNK + 1]
+        x = np.bitwise_or(block[1:], 0x20) == ord("x")  # x or X
+        if x.any() and np.any(block[:-1][x] == ord("0")):
+            return True
+    return False
