@@ -19,7 +19,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 import numpy as np
-from sqlalchemy import Float, Integer, String, and_, bindparam, case, cast, delete, func, literal, or_, select
+import pandas as pd
+from sqlalchemy import Integer, String, and_, bindparam, case, cast, delete, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -31,7 +32,7 @@ from app.services.aggregates import GROUP_COLUMNS
 from app.services.questionnaires import questionnaire_of, rating_slots
 
 _CELLS = ReportCell.__table__
-_SUM_NAMES = [c.name for c in _CELLS.columns if c.name not in ("id", *CELL_KEY)]
+_KEYS = ("agency", "month", "stratum", "psu")
 
 
 def element_columns(questionnaire: Questionnaire) -> dict[str, str]:
@@ -173,11 +174,6 @@ def ensure_built(version_id: int) -> bool:
     return True
 
 
-def _float_sum(column: str, label: str):
-    # PostgreSQL sums integers as numeric (Decimal in Python); floats convert far faster.
-    return cast(func.sum(_CELLS.c[column]), Float).label(label)
-
-
 def cells_table(
     version_id: int,
     questionnaire: Questionnaire,
@@ -191,34 +187,31 @@ def cells_table(
     E__n and OVERALL__n. `where` holds conditions on ReportCell's key columns.
     """
     slots = rating_slots(questionnaire)
-    keys = [ReportCell.agency_id.label("agency"), ReportCell.month.label("month"),
-            ReportCell.stratum.label("stratum"), ReportCell.psu.label("psu")]
     prefix = "w" if weighted else ""
-    measures = [_float_sum("n", "n"), _float_sum("w" if weighted else "n", "w")]
+    sources = {"n": "n", "w": "w" if weighted else "n"}
     for code in questionnaire.likert_codes():
         slot = slots[code]
-        measures += [
-            _float_sum(f"{prefix}s{slot}", f"{code}__ws"),
-            _float_sum(f"{prefix}a{slot}", f"{code}__wa"),
-            _float_sum(f"{prefix}r{slot}", f"{code}__wr"),
-            _float_sum(f"a{slot}", f"{code}__n"),
-        ]
-    for element, column in element_columns(questionnaire).items():
-        measures.append(_float_sum(column, f"{element}__n"))
-    measures.append(_float_sum("any_answered", "OVERALL__n"))
-    query = (select(*keys, *measures)
-             .where(and_(ReportCell.version_id == version_id, *where))
-             .group_by(*keys))
-    result = db.session.execute(query)
-    names = list(result.keys())
-    rows = result.all()
-    table: dict[str, np.ndarray] = {}
-    for i, name in enumerate(names):
-        values = [row[i] for row in rows]
-        if name == "agency":
-            table[name] = np.array(values, dtype=np.int64)
-        elif name in ("month", "stratum", "psu"):
-            table[name] = np.array(values, dtype=object)
-        else:
-            table[name] = np.array(values, dtype=float)
+        sources |= {f"{code}__ws": f"{prefix}s{slot}", f"{code}__wa": f"{prefix}a{slot}",
+                    f"{code}__wr": f"{prefix}r{slot}", f"{code}__n": f"a{slot}"}
+    sources |= {f"{element}__n": column for element, column in element_columns(questionnaire).items()}
+    sources["OVERALL__n"] = "any_answered"
+    columns = list(dict.fromkeys(sources.values()))
+    query = (select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu,
+                    *(_CELLS.c[name] for name in columns))
+             .where(and_(ReportCell.version_id == version_id, *where)))
+    # Plain rows through the Core connection: the ORM's row processing cost more than the query.
+    rows = db.session.connection().execute(query).all()
+    if not rows:
+        return {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
+    keys = pd.DataFrame([row[:4] for row in rows], columns=list(_KEYS))
+    sums = pd.DataFrame(np.array([row[4:] for row in rows], dtype=float), columns=columns)
+    # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
+    grouped = sums.groupby([keys[k] for k in _KEYS], sort=False).sum()
+    index = grouped.index
+    table: dict[str, np.ndarray] = {
+        "agency": index.get_level_values(0).to_numpy(dtype=np.int64),
+        **{k: index.get_level_values(i).to_numpy(dtype=object) for i, k in enumerate(_KEYS) if i},
+    }
+    for name, column in sources.items():
+        table[name] = grouped[column].to_numpy(dtype=float)
     return table

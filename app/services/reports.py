@@ -343,7 +343,8 @@ def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_k
     memory per data version.
     """
     questionnaire = questionnaire_of(version)
-    key = (version_key, version.id, filters.data_key(), _GENERATION[0])
+    # The table depends on the database, its responses (MAX(id)) and the data filters only.
+    key = (*version_key[:2], version.id, filters.data_key(), _GENERATION[0])
 
     def compute() -> Design:
         table = _design_table(version, questionnaire, filters)
