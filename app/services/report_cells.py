@@ -20,7 +20,20 @@ from datetime import UTC, datetime
 
 import numpy as np
 import pandas as pd
-from sqlalchemy import Integer, String, and_, bindparam, case, cast, delete, func, literal, or_, select
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import IntegrityError
 
@@ -91,7 +104,7 @@ def _cell_select(version_id: int, questionnaire: Questionnaire, where):
 
 def _upsert(columns: list[str], query, sign: int = 1):
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(_CELLS).from_select(columns, query)
+    statement = insert(_CELLS).from_select(columns, query, include_defaults=False)
     added = [name for name in columns if name not in CELL_KEY]
     excluded = statement.excluded
     return statement.on_conflict_do_update(
@@ -100,9 +113,19 @@ def _upsert(columns: list[str], query, sign: int = 1):
     )
 
 
-# Statements for one response, per version and dialect: built once, then only executed.
+# The statement for one response, per database and version, as SQL text with one
+# parameter. Built from the same expressions as a rebuild, but compiled once with
+# its constants inline: as a Core statement it carried about 300 bound parameters,
+# which cost the driver more (parsing them on every call) than the database spent.
 _ONE: dict[tuple, object] = {}
 _ONE_LOCK = threading.Lock()
+
+
+def _one_response_statement(version_id: int, questionnaire: Questionnaire):
+    columns, query = _cell_select(version_id, questionnaire, Response.id == literal_column(":response_id"))
+    compiled = _upsert(columns, query).compile(dialect=db.engine.dialect,
+                                              compile_kwargs={"literal_binds": True})
+    return text(str(compiled))
 
 
 def add_response(version_id: int, response_id: int, questionnaire: Questionnaire | None = None) -> None:
@@ -111,9 +134,7 @@ def add_response(version_id: int, response_id: int, questionnaire: Questionnaire
     with _ONE_LOCK:
         statement = _ONE.get(key)
     if statement is None:
-        questionnaire = questionnaire or _questionnaire(version_id)
-        columns, query = _cell_select(version_id, questionnaire, Response.id == bindparam("response_id"))
-        statement = _upsert(columns, query)
+        statement = _one_response_statement(version_id, questionnaire or _questionnaire(version_id))
         with _ONE_LOCK:
             _ONE[key] = statement
     db.session.execute(statement, {"response_id": response_id})
