@@ -31,6 +31,7 @@ migrate: setup
 run: migrate
 	$(BIN)/flask surveys load surveys/*.yaml
 	$(BIN)/flask demo --if-empty
+	$(BIN)/flask reports warm
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
 
 lint: $(VENV)/.test
