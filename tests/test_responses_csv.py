@@ -60,6 +60,50 @@ def test_export_filters_by_agency_subtree_and_dates(runner, demo):
     assert all(r["submitted_at"].endswith("+07:00") for r in march)
 
 
+def test_export_reads_the_database_a_batch_at_a_time(runner, demo, monkeypatch):
+    """With 7 rows a batch the rows arrive 7 at a time, only as they are written, and the file is the same."""
+    import re
+
+    from sqlalchemy import event
+
+    from app.services import responses_csv
+    from app.services.responses_csv import ExportFilter, export_rows
+
+    whole = _export(runner, "--survey", "sipas-2017", "--agency", "DEMO-H01")
+    n = len(_rows(whole))
+    assert n > 30 and n % 7, "several batches, the last one short"
+    real, sizes, executions = responses_csv._row_batches, [], []
+
+    def spy(result, size):
+        for batch in real(result, size):
+            sizes.append(len(batch))
+            yield batch
+
+    def record(conn, cursor, statement, parameters, context, executemany):
+        if re.search(r"\bFROM response\b", statement):
+            executions.append((context.execution_options.get("yield_per"), type(cursor).__name__))
+
+    monkeypatch.setattr(responses_csv, "_row_batches", spy)
+    monkeypatch.setattr(responses_csv, "EXPORT_BATCH_ROWS", 7)
+    event.listen(db.engine, "before_cursor_execute", record)
+    try:
+        rows = export_rows(ExportFilter("sipas-2017", agency="DEMO-H01"), "Asia/Ho_Chi_Minh")
+        head = [next(rows) for _ in range(8)]  # the header and the first batch
+        assert sizes == [7], "only the first batch is read before its rows are written"
+        head.append(next(rows))
+        assert sizes == [7, 7]
+        rows = [*head, *rows]
+        assert sizes == [7] * (n // 7) + [n % 7]
+        # The command line writes the same bytes with 7 rows a batch as with 5,000.
+        assert _export(runner, "--survey", "sipas-2017", "--agency", "DEMO-H01") == whole
+    finally:
+        event.remove(db.engine, "before_cursor_execute", record)
+    assert len(rows) == n + 1 and [r[0] for r in rows[1:]] == [r["response_id"] for r in _rows(whole)]
+    assert len(executions) == 2 and all(yield_per == 7 for yield_per, _ in executions), executions
+    if db.engine.dialect.name == "postgresql":
+        assert all("Server" in cursor for _, cursor in executions), executions  # a server-side cursor
+
+
 @pytest.mark.parametrize("args, message", [
     (["--survey", "nope"], "unknown questionnaire code 'nope'"),
     (["--survey", "sipas-2017", "--agency", "XX"], "unknown agency code 'XX'"),

@@ -5,12 +5,12 @@ from __future__ import annotations
 import csv
 import io
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import RowMapping, select
 
 from analysis.questionnaire import Questionnaire
 from app.extensions import db
@@ -41,6 +41,11 @@ RESERVED_COLUMNS = DESIGN_COLUMNS + FLAG_COLUMNS
 REQUIRED_COLUMNS = ("response_id", "survey", "agency")
 MAX_LISTED_ERRORS = 500
 NOT_UTF8 = "the file is not UTF-8 text (save it as \"CSV UTF-8\")"
+
+
+# Rows the export fetches from the database at a time (through a server-side cursor on
+# PostgreSQL): its memory stays flat however many responses it writes.
+EXPORT_BATCH_ROWS = 5000
 
 
 class ExportError(Exception):
@@ -91,8 +96,16 @@ def _format_weight(value: float | None) -> str:
     return "" if value is None else repr(float(value))
 
 
+def _row_batches(result, size: int) -> Iterator[Sequence[RowMapping]]:
+    """The result's rows, `size` at a time, as the database cursor delivers them."""
+    return result.mappings().partitions(size)
+
+
 def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
-    """Yield the header and then one CSV row per response, streaming from the database."""
+    """Yield the header and then one CSV row per response, streaming from the database.
+
+    Rows are read EXPORT_BATCH_ROWS at a time; only one batch is in memory.
+    """
     tz = ZoneInfo(tz_name)
     versions = _export_versions(spec.survey)
     parsed = {v.id: questionnaire_of(v) for v in versions}
@@ -117,25 +130,27 @@ def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
     formatters = {
         vid: _answer_formatter(q, rating_slots(q), columns) for vid, q in parsed.items()
     }
-    # Core rows, not ORM objects: a million responses stream in flat memory.
-    result = db.session.execute(query.execution_options(yield_per=5000))
-    for row in result.mappings():
-        yield [
-            row["uid"],
-            spec.survey,
-            str(version_numbers[row["version_id"]]),
-            codes["agency"][row["agency_id"]],
-            codes["service_point"].get(row["service_point_id"], ""),
-            codes["service"].get(row["service_id"], ""),
-            row["channel"],
-            row["submitted_at"].astimezone(tz).isoformat(),
-            row["stratum"] or "",
-            row["psu"] or "",
-            _format_weight(row["weight"]),
-            "yes" if row["verified"] else "no",
-            "yes" if row["suspicious"] else "no",
-            *formatters[row["version_id"]](row),
-        ]
+    # Core rows, not ORM objects, fetched a batch at a time: a million responses stream in flat memory.
+    size = EXPORT_BATCH_ROWS
+    result = db.session.execute(query.execution_options(yield_per=size))
+    for batch in _row_batches(result, size):
+        for row in batch:
+            yield [
+                row["uid"],
+                spec.survey,
+                str(version_numbers[row["version_id"]]),
+                codes["agency"][row["agency_id"]],
+                codes["service_point"].get(row["service_point_id"], ""),
+                codes["service"].get(row["service_id"], ""),
+                row["channel"],
+                row["submitted_at"].astimezone(tz).isoformat(),
+                row["stratum"] or "",
+                row["psu"] or "",
+                _format_weight(row["weight"]),
+                "yes" if row["verified"] else "no",
+                "yes" if row["suspicious"] else "no",
+                *formatters[row["version_id"]](row),
+            ]
 
 
 def _code_maps() -> dict[str, dict[int, str]]:
