@@ -189,12 +189,12 @@ def test_hex_check_sees_only_a_zero_before_x():
     assert csv_arrow._hex_prefix(big)
 
 
-def test_cli_fast_path_does_not_import_pandas(tmp_path, results):
+def test_cli_fast_path_imports_neither_pandas_nor_scipy(tmp_path, results):
     out = tmp_path / "o.json"
     code = ("import sys; from analysis.cli import main; "
             f"status = main(['indices', {str(results / 'designed.csv')!r}, '--questionnaire', "
             f"{str(results / 'ref-survey.yaml')!r}, '--by', 'agency', '--output', {str(out)!r}]); "
-            "print(status, sorted({m.split('.')[0] for m in sys.modules} & {'pandas'}))")
+            "print(status, sorted({m.split('.')[0] for m in sys.modules} & {'pandas', 'scipy'}))")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "0 []"
