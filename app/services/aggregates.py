@@ -44,6 +44,7 @@ GROUP_COLUMNS = {
     "service_point": Response.service_point_id,
     "service": Response.service_id,
     "channel": Response.channel,
+    "verified": Response.verified,
     "stratum": Response.stratum,
     "psu": Response.psu,
     "month": _Month(Response.submitted_at),

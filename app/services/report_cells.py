@@ -200,12 +200,16 @@ def cells_table(
     questionnaire: Questionnaire,
     where: Sequence = (),
     weighted: bool = True,
+    domain: Sequence = (),
 ) -> dict[str, np.ndarray]:
     """The reports' aggregate table (agency × month × stratum × PSU) summed from the cells.
 
     Same contract as app.services.aggregates.psu_totals_table(by=("agency", "month")),
     whose GROUP BY over the responses it replaces: n, w, K__ws, K__wa, K__wr, K__n,
-    E__n and OVERALL__n. `where` holds conditions on ReportCell's key columns.
+    E__n and OVERALL__n, plus `inside`. `where` (conditions on ReportCell's key
+    columns) drops cells. With a `domain`, the cells outside it come as separate
+    rows with inside = False: the reports give them no weight but keep their PSUs
+    in the design, so variances are domain variances.
     """
     slots = rating_slots(questionnaire)
     prefix = "w" if weighted else ""
@@ -217,21 +221,24 @@ def cells_table(
     sources |= {f"{element}__n": column for element, column in element_columns(questionnaire).items()}
     sources["OVERALL__n"] = "any_answered"
     columns = list(dict.fromkeys(sources.values()))
-    query = (select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu,
+    inside = case((and_(*domain), 1), else_=0) if domain else literal(1)
+    query = (select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, inside,
                     *(_CELLS.c[name] for name in columns))
              .where(and_(ReportCell.version_id == version_id, *where)))
     # Plain rows through the Core connection: the ORM's row processing cost more than the query.
     rows = db.session.connection().execute(query).all()
     if not rows:
-        return {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
-    keys = pd.DataFrame([row[:4] for row in rows], columns=list(_KEYS))
-    sums = pd.DataFrame(np.array([row[4:] for row in rows], dtype=float), columns=columns)
+        empty = {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
+        return {**empty, "inside": np.array([], dtype=bool)}
+    keys = pd.DataFrame([row[:5] for row in rows], columns=[*_KEYS, "inside"])
+    sums = pd.DataFrame(np.array([row[5:] for row in rows], dtype=float), columns=columns)
     # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
-    grouped = sums.groupby([keys[k] for k in _KEYS], sort=False).sum()
+    grouped = sums.groupby([keys[k] for k in (*_KEYS, "inside")], sort=False).sum()
     index = grouped.index
     table: dict[str, np.ndarray] = {
         "agency": index.get_level_values(0).to_numpy(dtype=np.int64),
         **{k: index.get_level_values(i).to_numpy(dtype=object) for i, k in enumerate(_KEYS) if i},
+        "inside": index.get_level_values(4).to_numpy(dtype=np.int64) == 1,
     }
     for name, column in sources.items():
         table[name] = grouped[column].to_numpy(dtype=float)

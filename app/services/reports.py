@@ -117,7 +117,15 @@ class ReportFilters:
         return {k: v for k, v in values.items() if v}
 
     def where(self) -> list:
-        """SQL conditions for the data filters (period and agency are domains, not filters)."""
+        """Every data filter as SQL conditions on responses (for listings and counts)."""
+        return self.domain() + self.cleaning()
+
+    def domain(self) -> list:
+        """The subpopulation chosen (service, channel, verified): a domain of the design, not a cut.
+
+        Estimates keep every PSU of the design, with zero sums where no response of the
+        domain fell (FORMATS.md §3), so their variances are domain variances.
+        """
         clauses = []
         if self.service:
             clauses.append(Response.service_id == self.service)
@@ -125,20 +133,24 @@ class ReportFilters:
             clauses.append(Response.channel == self.channel)
         if self.verified_only:
             clauses.append(Response.verified.is_(True))
-        if not self.include_suspicious:
-            clauses.append(Response.suspicious.is_(False))
         return clauses
 
-    def cell_where(self) -> list:
-        """The data filters as conditions on the report cells (all but the service)."""
+    def cleaning(self) -> list:
+        """Responses left out of the data altogether: suspicious ones, unless asked for."""
+        return [] if self.include_suspicious else [Response.suspicious.is_(False)]
+
+    def cell_domain(self) -> list:
+        """The domain's conditions on report cells (all but the service, which cells do not hold)."""
         clauses = []
         if self.channel:
             clauses.append(ReportCell.channel == self.channel)
         if self.verified_only:
             clauses.append(ReportCell.verified.is_(True))
-        if not self.include_suspicious:
-            clauses.append(ReportCell.suspicious.is_(False))
         return clauses
+
+    def cell_where(self) -> list:
+        """The cleaning's conditions on report cells."""
+        return [] if self.include_suspicious else [ReportCell.suspicious.is_(False)]
 
     def data_key(self) -> tuple:
         """The part of the filters that changes the database's aggregate table."""
@@ -322,16 +334,21 @@ class Design:
 
 def _design_table(version, questionnaire, filters: ReportFilters) -> dict:
     weighted = filters.weighting != "unweighted"
+    report_cells.ensure_built(version.id)
+    table = report_cells.cells_table(version.id, questionnaire, filters.cell_where(), weighted,
+                                     domain=filters.cell_domain())
     if filters.service is None:
-        report_cells.ensure_built(version.id)
-        return report_cells.cells_table(version.id, questionnaire, filters.cell_where(), weighted)
-    # Cells are not split by service (that would multiply them): a service's responses
-    # are aggregated directly, a GROUP BY over that service's share of the rows.
-    table = psu_totals_table(version.id, questionnaire, by=("agency", "month"), where=filters.where(),
-                             weighted=weighted)
-    if len(table["n"]):
-        table["agency"] = table["agency"].astype(np.int64)
-    return table
+        return table
+    # Cells are not split by service (that would multiply them): the service's responses
+    # are aggregated directly. The rows of every cell (with the channel and verified
+    # conditions) stay as rows outside the domain, so all PSUs stay in the design; what
+    # they hold does not matter, they get no weight.
+    subset = psu_totals_table(version.id, questionnaire, by=("agency", "month"),
+                              where=filters.cleaning() + filters.domain(), weighted=weighted)
+    subset["agency"] = subset["agency"].astype(np.int64)
+    subset["inside"] = np.ones(len(subset["n"]), dtype=bool)
+    table["inside"] = np.zeros(len(table["n"]), dtype=bool)
+    return {name: np.concatenate([subset[name], table[name]]) for name in table}
 
 
 def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_key: tuple) -> Design:
@@ -396,13 +413,15 @@ def _cell_labels(design: Design, label_of: Callable[[int, str], str | None]) -> 
         if key not in memo:
             memo[key] = label_of(*key) or OUT
         out[i] = memo[key]
+    # Rows outside the data filters' domain (a service, a channel, verified only).
+    out[~design.table["inside"]] = OUT
     return out
 
 
 def build_domains(design: Design, labels: np.ndarray, filters: ReportFilters,
                   population: Mapping[str, float] | None = None) -> Domains:
     """PsuTotals grouped by domain label, calibrated to dossier volumes when asked."""
-    table = dict(design.table)
+    table = {name: values for name, values in design.table.items() if name != "inside"}
     table["group"] = labels
     note = None
     calibration = None

@@ -47,6 +47,37 @@ def test_scope_indices_are_the_analysis_indices_of_the_same_data(province):
             assert record[field] == pytest.approx(want[field], rel=1e-9)
 
 
+@pytest.mark.parametrize("args, column, value", [
+    ({"channel": "paper"}, "channel", "paper"),
+    ({"verified": "1"}, "verified", True),
+    ({"service": "most answered"}, "service", None),
+])
+def test_a_data_filter_is_a_domain_of_the_full_design(province, args, column, value):
+    """A channel, verified-only or service view: analysis' --by domain estimate, all PSUs in the design."""
+    version = latest_published("sipas-2017")
+    if column == "service":
+        value = db.session.scalar(select(Response.service_id).where(Response.version_id == version.id)
+                                  .group_by(Response.service_id).order_by(func.count().desc()).limit(1))
+        args = {"service": str(value)}
+    questionnaire = questionnaire_of(version)
+    table = psu_totals_table(version.id, questionnaire, by=(column,), where=[Response.suspicious.is_(False)])
+    totals = totals_from_table(table, IndexSpec.from_questionnaire(questionnaire), by=[column])
+    expected = {r["code"]: r for r in estimate_indices(totals).records() if r["by"][column] == value}
+    filters = rs.ReportFilters.from_args({"start": "2025-01", "end": "2025-12", **args})
+    overview = pages.build_overview(province.province.id, filters)
+    assert overview.records and len(overview.records) == len(expected)
+    cut = psu_totals_table(version.id, questionnaire, by=(), where=filters.where())
+    for record in overview.records:
+        want = expected[record["code"]]
+        assert record["n"] == want["n"] and record["df"] == want["df"]
+        for field in ("estimate", "se", "ci_low", "ci_high"):
+            assert record[field] == pytest.approx(want[field], rel=1e-9)
+    # A cut of the data (the PSUs without such responses dropped) gives another variance.
+    cut_se = {r["code"]: r["se"] for r in estimate_indices(
+        totals_from_table(cut, IndexSpec.from_questionnaire(questionnaire))).records()}
+    assert overview.record("OVERALL")["se"] != pytest.approx(cut_se["OVERALL"], rel=1e-6)
+
+
 def test_district_leader_sees_only_the_district(as_user, province):
     client = as_user("district")
     page = client.get("/reports/overview")
