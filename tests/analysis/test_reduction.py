@@ -1,0 +1,38 @@
+"""The cell reduction's shortcuts give what the plain numpy formulations give."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from analysis.spec import ElementSpec, IndexSpec
+from analysis.totals import _dense_unique, totals_from_codes
+
+
+def test_dense_unique_is_np_unique():
+    rng = np.random.default_rng(3)
+    for size in (1, 7, 1000, 10_000_000):
+        key = rng.integers(0, size, 5000)
+        uniq, inv = _dense_unique(key, size)
+        ref_uniq, ref_inv = np.unique(key, return_inverse=True)
+        np.testing.assert_array_equal(uniq, ref_uniq)
+        np.testing.assert_array_equal(inv, ref_inv)
+        assert inv.dtype == np.int64
+
+
+def test_cell_sums_match_a_plain_loop():
+    rng = np.random.default_rng(4)
+    spec = IndexSpec("t", 5, frozenset({4, 5}), (ElementSpec("E1", 1.0, ("A", "B")),))
+    n = 3000
+    codes = [rng.integers(0, 6, n).astype(np.int8) for _ in range(2)]
+    weight = rng.uniform(0.5, 2, n)
+    psu = rng.integers(0, 40, n).astype(str)
+    totals = totals_from_codes(codes, spec, weight, psu=psu)
+    for cell, p in enumerate(totals.cell_psu):
+        rows = np.flatnonzero(np.sort(np.unique(psu))[p] == psu)
+        for j, c in enumerate(codes):
+            sel = c[rows]
+            w = weight[rows]
+            assert totals.n_answered[cell, j] == np.count_nonzero(sel)
+            np.testing.assert_allclose(totals.ws[cell, j], w[sel >= 4].sum(), rtol=1e-13)
+            np.testing.assert_allclose(totals.wa[cell, j], w[sel > 0].sum(), rtol=1e-13)
+            np.testing.assert_allclose(totals.wr[cell, j], (w * sel).sum(), rtol=1e-13)
