@@ -163,3 +163,28 @@ def test_vietnamese_by_default_english_on_request(as_user, province, service):
     page = client.get(f"/reports/comments?service={service.id}&page=2&lang=en").get_data(as_text=True)
     assert "120 comments" in _count(page) and "page 2 of 3" in _count(page)
     assert "Previous page" in page and "Next page" in page
+
+
+def test_comments_of_every_version_are_listed_together(as_user, province, service):
+    from analysis.questionnaire import parse_questionnaire
+    from app.services.questionnaires import publish_questionnaire, questionnaire_of
+
+    old = questionnaire_of(latest_published("sipas-2017"))
+    new_version, _ = publish_questionnaire(parse_questionnaire(dict(old.definition, version=old.version + 1),
+                                                               source="test"))
+    for i in range(3):
+        db.session.add(Response(uid=f"v2-comment-{i}", version_id=new_version.id, channel="kiosk",
+                                agency_id=province.district.id, service_id=service.id, r1=2 if i == 0 else 4,
+                                submitted_at=datetime(2025, 11, 21, 12, i, tzinfo=UTC),
+                                answers={"COMMENT": f"Phiên bản 2, ý kiến {i}"}))
+    db.session.commit()
+    client = as_user("district")
+    page = client.get(f"/reports/comments?service={service.id}").get_data(as_text=True)
+    assert _count(page).startswith("123 ")
+    # Newest first across versions: the three of version 2, then the newest of version 1.
+    newest = [f"Phiên bản 2, ý kiến {i}" for i in (2, 1, 0)]
+    order = [page.index(t) for t in (*newest, _text(1), _text(47))]
+    assert order == sorted(order) and _text(48) not in page
+    low = client.get(f"/reports/comments?service={service.id}&low=1").get_data(as_text=True)
+    assert _count(low).startswith("61 ")
+    assert "Phiên bản 2, ý kiến 0" in low and "Phiên bản 2, ý kiến 1" not in low
