@@ -61,8 +61,9 @@ def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[st
     try:
         table = pacsv.read_csv(
             pa.BufferReader(data),
-            # quoted free-text answers may hold line breaks
-            parse_options=pacsv.ParseOptions(newlines_in_values=True),
+            # quoted free-text answers may hold line breaks; without a quote in the file there
+            # are none, and the parser splits blocks faster (0.15 s of CPU on 1M responses)
+            parse_options=pacsv.ParseOptions(newlines_in_values=b'"' in data),
             # only an empty cell is missing (pandas: keep_default_na=False, na_values=[""]);
             # an empty text cell stays "" so that the checks below see it
             convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types,

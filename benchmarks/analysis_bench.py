@@ -11,7 +11,10 @@ clustered by agency-week), then times in one run:
    criterion, scaled linearly to all rows and criteria.
 
 Goals (issue 5): end to end ≤ 2× the bare read, ≥ 20× faster than samplics,
-peak memory < 2 GB. Run from the repository root:
+peak memory < 2 GB. The report gives the CLI's ratio to both yardsticks, the
+read in this process and the read in a fresh process, in wall and CPU time,
+and the load average at the end (the figures mean little on a busy machine).
+Run from the repository root:
 
     .venv/bin/python benchmarks/analysis_bench.py
 
@@ -172,6 +175,7 @@ def main() -> None:
         print(f"generated {data} in {time.perf_counter() - start:.1f}s", file=sys.stderr)
     # interleave the runs so both see the same machine load; keep the best of each
     reads, clis, fresh, peak = [], [], [], 0.0
+    load_start = os.getloadavg()
     for _ in range(args.repeat):
         reads.append(time_read(data))
         fresh.append(time_read_process(data))
@@ -180,6 +184,7 @@ def main() -> None:
         clis.append(tuple(seconds))
     bare, cli = min(r[0] for r in reads), min(c[0] for c in clis)
     bare_cpu, cli_cpu = min(r[1] for r in reads), min(c[1] for c in clis)
+    fresh_wall, fresh_cpu = min(f[0] for f in fresh), min(f[1] for f in fresh)
     print(f"read {bare:.2f}s, cli {cli:.2f}s, peak {peak:.0f} MB", file=sys.stderr)
     smp = time_samplics(data, "E1_1", args.samplics_rows, args.rows, args.criteria,
                         args.agencies)
@@ -188,17 +193,29 @@ def main() -> None:
         "file_mb": round(data.stat().st_size / 2**20, 1),
         "pandas_read_csv_s": round(bare, 2), "cli_end_to_end_s": round(cli, 2),
         "cpu_read_s": round(bare_cpu, 2), "cpu_cli_s": round(cli_cpu, 2),
-        "cpu_cli_over_read": round(cli_cpu / bare_cpu, 2),
-        "fresh_process_read_s": round(min(f[0] for f in fresh), 2),
-        "fresh_process_read_cpu_s": round(min(f[1] for f in fresh), 2),
-        "cli_over_fresh_process_read": round(cli / min(f[0] for f in fresh), 2),
+        "fresh_process_read_s": round(fresh_wall, 2),
+        "fresh_process_read_cpu_s": round(fresh_cpu, 2),
+        # the goal's two yardsticks: the read in this process (pandas already imported)
+        # and the read in a fresh process (paying start-up as the CLI does)
+        "ratios": {
+            "cli_over_read_wall": round(cli / bare, 2),
+            "cli_over_read_cpu": round(cli_cpu / bare_cpu, 2),
+            "cli_over_fresh_process_read_wall": round(cli / fresh_wall, 2),
+            "cli_over_fresh_process_read_cpu": round(cli_cpu / fresh_cpu, 2),
+        },
         "runs_wall": {"read": [round(r[0], 2) for r in reads],
+                      "fresh_process_read": [round(f[0], 2) for f in fresh],
                       "cli": [round(c[0], 2) for c in clis]},
-        "load_average": [round(x, 2) for x in os.getloadavg()],
-        "cli_over_read": round(cli / bare, 2), "cli_peak_rss_mb": round(peak),
+        "runs_cpu": {"read": [round(r[1], 2) for r in reads],
+                     "fresh_process_read": [round(f[1], 2) for f in fresh],
+                     "cli": [round(c[1], 2) for c in clis]},
+        "load_average": {"start": [round(x, 2) for x in load_start],
+                         "end": [round(x, 2) for x in os.getloadavg()]},
+        "cli_peak_rss_mb": round(peak),
         "samplics": {k: round(v, 2) for k, v in smp.items()},
         "speedup_vs_samplics": round(smp["scaled_seconds"] / cli, 1),
-        "goals_met": {"within_2x_read": cli <= 2 * bare,
+        "goals_met": {"within_2x_read_wall": cli <= 2 * bare,
+                      "within_2x_fresh_process_read_wall": cli <= 2 * fresh_wall,
                       "20x_faster_than_samplics": smp["scaled_seconds"] >= 20 * cli,
                       "peak_under_2gb": peak < 2048},
     }
