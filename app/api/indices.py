@@ -6,6 +6,8 @@ sees only its agency subtree. Described in api/openapi.yaml.
 
 from __future__ import annotations
 
+import re
+
 from flask import jsonify, request
 
 from app.api import bp
@@ -13,6 +15,27 @@ from app.api.auth import api_error, bearer_user
 from app.services import reports as rs
 from app.services.report_api import BY_CHOICES, agency_id_for_code, api_indices
 from app.services.scope import in_scope, may
+
+# api/openapi.yaml: months of 1900-2999 (the report pages' date arithmetic fails near years 0 and 9999),
+# service ids that fit the database's integer column.
+MONTH = re.compile(r"(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])")
+MAX_SERVICE_ID = 2**31 - 1
+
+
+def _query_error(args) -> str | None:
+    """Why the query cannot be answered: a value the API file rules out that would fail below, or None.
+
+    An empty value means the default, as on the report pages.
+    """
+    if any("\x00" in value for _, value in args.items(multi=True)):
+        return "query values cannot contain NUL bytes"  # PostgreSQL refuses them in a query
+    for name in ("start", "end"):
+        if args.get(name) and not MONTH.fullmatch(args[name]):
+            return f"{name} must be a month YYYY-MM from 1900-01 to 2999-12"
+    service = args.get("service")
+    if service and not (service.isascii() and service.isdigit() and 1 <= int(service) <= MAX_SERVICE_ID):
+        return f"service must be a service id from 1 to {MAX_SERVICE_ID}"
+    return None
 
 
 @bp.get("/indices")
@@ -26,6 +49,9 @@ def indices():
     by = request.args.get("by", "")
     if by not in BY_CHOICES:
         return api_error(400, "bad_request", "by must be empty, agency or month")
+    error = _query_error(request.args)
+    if error:
+        return api_error(400, "bad_request", error)
     tree = rs.load_tree()
     code = request.args.get("agency")
     root = agency_id_for_code(tree, code) if code else rs.default_root(user)

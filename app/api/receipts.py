@@ -40,9 +40,12 @@ def receipt_codes():
     body = request.get_json(silent=True)
     if not isinstance(body, dict) or not isinstance(body.get("service_point"), str):
         return api_error(400, "bad_request", 'send JSON {"service_point": CODE, "dossier": ID, "days"?: N}')
-    counter = db.session.scalar(select(ServicePoint).where(ServicePoint.code == body["service_point"]))
+    counter_code = body["service_point"]
+    # No counter code holds a NUL byte, and PostgreSQL refuses one in a query (a 500): none is found.
+    counter = None if "\x00" in counter_code else db.session.scalar(
+        select(ServicePoint).where(ServicePoint.code == counter_code))
     if counter is None or not counter.active:
-        return api_error(404, "not_found", f"no active service point {body['service_point']!r}")
+        return api_error(404, "not_found", f"no active service point {counter_code!r}")
     if not in_scope(user, counter.agency_id):
         return api_error(403, "forbidden", "the service point is outside this account's scope")
     try:

@@ -126,3 +126,29 @@ def test_authentication_and_scope(client, token, province):  # noqa: F811
         validate(response.get_json(), _schema(status))
     own = _get(client, token["district"]).get_json()
     assert {r["by"]["agency"] for r in own["results"]} == {"DEMO-H01"}
+
+
+@pytest.mark.parametrize("query, message", [
+    ("?questionnaire=sipas-2017%00", "NUL"),             # PostgreSQL refuses NUL in a query: was a 500 there
+    ("?agency=DEMO%00", "NUL"),
+    ("?service=2147483648", "service must be"),          # past PostgreSQL's integer: was a 500 there
+    ("?service=99999999999999999999", "service must be"),  # past any 64-bit integer: was a 500 everywhere
+    ("?service=%C2%B2", "service must be"),              # "²" is a digit to str.isdigit, not to int()
+    ("?service=0", "service must be"),
+    ("?start=0000-01", "start must be"),                 # year 0: was a 500
+    ("?end=9999-12", "end must be"),                     # the month after it is year 10000: was a 500
+    ("?start=2025-13", "start must be"),
+    ("?end=2025", "end must be"),
+])
+def test_values_outside_the_openapi_file_are_refused(client, token, query, message):
+    response = _get(client, token["province"], query)
+    assert response.status_code == 400 and message in response.get_json()["message"]
+    validate(response.get_json(), _schema("400"))
+
+
+@pytest.mark.parametrize("query", ["?start=1900-01&end=2999-12&by=month", "?start=2999-12&end=1900-01",
+                                   "?service=2147483647", "?start=&end=&service="])
+def test_values_at_the_bounds_are_answered(client, token, query):
+    response = _get(client, token["province"], query)
+    assert response.status_code == 200
+    validate(response.get_json(), _schema("200"))
