@@ -201,6 +201,7 @@ def cells_table(
     where: Sequence = (),
     weighted: bool = True,
     domain: Sequence = (),
+    rating_sums: bool = True,
 ) -> dict[str, np.ndarray]:
     """The reports' aggregate table (agency × month × stratum × PSU) summed from the cells.
 
@@ -209,7 +210,8 @@ def cells_table(
     E__n and OVERALL__n, plus `inside`. `where` (conditions on ReportCell's key
     columns) drops cells. With a `domain`, the cells outside it come as separate
     rows with inside = False: the reports give them no weight but keep their PSUs
-    in the design, so variances are domain variances.
+    in the design, so variances are domain variances. Without `rating_sums` the
+    K__wr columns (only the mean-score measure reads them) are zeros, not read.
     """
     slots = rating_slots(questionnaire)
     prefix = "w" if weighted else ""
@@ -217,7 +219,9 @@ def cells_table(
     for code in questionnaire.likert_codes():
         slot = slots[code]
         sources |= {f"{code}__ws": f"{prefix}s{slot}", f"{code}__wa": f"{prefix}a{slot}",
-                    f"{code}__wr": f"{prefix}r{slot}", f"{code}__n": f"a{slot}"}
+                    f"{code}__n": f"a{slot}"}
+        if rating_sums:
+            sources[f"{code}__wr"] = f"{prefix}r{slot}"
     sources |= {f"{element}__n": column for element, column in element_columns(questionnaire).items()}
     sources["OVERALL__n"] = "any_answered"
     columns = list(dict.fromkeys(sources.values()))
@@ -225,13 +229,16 @@ def cells_table(
     query = (select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, inside,
                     *(_CELLS.c[name] for name in columns))
              .where(and_(ReportCell.version_id == version_id, *where)))
-    # Plain rows through the Core connection: the ORM's row processing cost more than the query.
-    rows = db.session.connection().execute(query).all()
+    # The driver's plain tuples: SQLAlchemy's row processing cost more than the query.
+    result = db.session.connection().execute(query)
+    rows = result.cursor.fetchall()
+    result.close()
     if not rows:
         empty = {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
         return {**empty, "inside": np.array([], dtype=bool)}
-    keys = pd.DataFrame([row[:5] for row in rows], columns=[*_KEYS, "inside"])
-    sums = pd.DataFrame(np.array([row[5:] for row in rows], dtype=float), columns=columns)
+    everything = np.array(rows, dtype=object)
+    keys = pd.DataFrame(everything[:, :5], columns=[*_KEYS, "inside"])
+    sums = pd.DataFrame(everything[:, 5:].astype(float), columns=columns)
     # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
     grouped = sums.groupby([keys[k] for k in (*_KEYS, "inside")], sort=False).sum()
     index = grouped.index
@@ -242,4 +249,7 @@ def cells_table(
     }
     for name, column in sources.items():
         table[name] = grouped[column].to_numpy(dtype=float)
+    if not rating_sums:
+        zeros = np.zeros(len(index))
+        table |= {f"{code}__wr": zeros for code in questionnaire.likert_codes()}
     return table

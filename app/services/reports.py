@@ -155,7 +155,7 @@ class ReportFilters:
     def data_key(self) -> tuple:
         """The part of the filters that changes the database's aggregate table."""
         return (self.service, self.channel, self.verified_only, self.include_suspicious,
-                self.weighting == "unweighted")
+                self.weighting == "unweighted", self.measure == "mean-score")
 
 
 # ---------------------------------------------------------------- cache
@@ -336,7 +336,8 @@ def _design_table(version, questionnaire, filters: ReportFilters) -> dict:
     weighted = filters.weighting != "unweighted"
     report_cells.ensure_built(version.id)
     table = report_cells.cells_table(version.id, questionnaire, filters.cell_where(), weighted,
-                                     domain=filters.cell_domain())
+                                     domain=filters.cell_domain(),
+                                     rating_sums=filters.measure == "mean-score")
     if filters.service is None:
         return table
     # Cells are not split by service (that would multiply them): the service's responses
