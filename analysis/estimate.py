@@ -215,7 +215,11 @@ class IndexTable:
 
 def _json_nums(values: np.ndarray) -> list[str]:
     """JSON texts of floats: repr (shortest round-trip, as json does), null if not finite."""
-    return ["null" if t == "None" else t for t in map(repr, _nums(values))]
+    values = np.asarray(values, dtype=float)
+    out = list(map(repr, values.tolist()))
+    for i in np.flatnonzero(~np.isfinite(values)).tolist():  # few: fix them by position
+        out[i] = "null"
+    return out
 
 
 def _nums(values: np.ndarray) -> list:

@@ -287,8 +287,6 @@ def totals_from_codes(
     # column-major: every criterion fills one contiguous column
     sums = {name: np.zeros((m, k), order="F") for name in ("ws", "wa", "wr")}
     sums["n_answered"] = np.zeros((m, k), dtype=np.int32, order="F")
-    element_of = np.repeat(np.arange(len(spec.elements)), [len(e.criteria) for e in spec.elements])
-    any_element = np.zeros((len(spec.elements), n_rows), dtype=bool)
     fill = _fill_own_cells if m == n_rows else _fill_shared_cells
     if m == n_rows:
         sums["_order"] = np.argsort(inv, kind="stable")
@@ -299,7 +297,16 @@ def totals_from_codes(
         sums["_key"] = np.empty(n_rows, dtype=np.intp)
     for j, code in enumerate(codes):
         fill(sums, j, code, weight, inv, spec)
-        any_element[element_of[j]] |= code > 0
+    # codes are >= 0, so a response answered an element iff the OR of its codes is > 0
+    any_element = np.empty((len(spec.elements), n_rows), dtype=bool)
+    start = 0
+    for e, element in enumerate(spec.elements):
+        stop = start + len(element.criteria)
+        either = np.array(codes[start], dtype=np.result_type(*codes[start:stop]))
+        for code in codes[start + 1:stop]:
+            np.bitwise_or(either, code, out=either)
+        np.greater(either, 0, out=any_element[e])
+        start = stop
     for scratch in ("_order", "_base", "_key"):
         sums.pop(scratch, None)
     sums["n_element"] = np.column_stack([np.bincount(inv, weights=a, minlength=m)
