@@ -1,9 +1,12 @@
 """The read API against its OpenAPI file, randomised: never a 500, always JSON, never outside scope.
 
-Schemathesis is not among the pinned dependencies, so this does its core job
-with hypothesis: for every GET operation in api/openapi.yaml it draws query
-strings from the declared parameter schemas, with values that break them
-mixed in, and sends them with a valid token, a wrong token and none.
+For every GET operation in api/openapi.yaml it draws query strings from the
+declared parameter schemas, with hostile values mixed in (SQL, markup, NUL,
+huge numbers, long text), and sends them with a valid token, a wrong token and
+none: without a valid token the answer must be exactly 401. It complements
+test_api_schemathesis.py, whose generated values rarely include these, and
+whose auth check (ignored_auth) accepts 401 or 403 and probes only requests
+that succeeded with the token.
 """
 
 from __future__ import annotations
