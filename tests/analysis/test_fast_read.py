@@ -198,3 +198,19 @@ def test_cli_fast_path_imports_neither_pandas_nor_scipy(tmp_path, results):
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                           check=True)
     assert proc.stdout.strip() == "0 []"
+
+
+def test_windows_line_ends_take_the_fast_path(monkeypatch, tmp_path, results):
+    path = tmp_path / "crlf.csv"
+    path.write_bytes((HEADER + "\r\n" + "".join(r + "\r\n" for r in _rows())).encode())
+    fast, careful, calls = _both_paths(monkeypatch, path, str(results / "ref-survey.yaml"),
+                                       "--by", "agency")
+    assert calls == [True] and fast == careful
+
+
+def test_a_row_with_missing_cells_is_left_to_the_careful_path(monkeypatch, tmp_path, results):
+    rows = _rows()
+    rows[9] = ",".join(rows[9].split(",")[:8])  # pandas reads the absent cells as empty
+    path = _write(tmp_path, rows)
+    fast, careful, calls = _both_paths(monkeypatch, path, str(results / "ref-survey.yaml"))
+    assert calls == [False] and fast == careful
