@@ -94,7 +94,7 @@ def test_export_reads_the_database_a_batch_at_a_time(runner, demo, monkeypatch):
         assert sizes == [7, 7]
         rows = [*head, *rows]
         assert sizes == [7] * (n // 7) + [n % 7]
-        # The command line writes the same bytes with 7 rows a batch as with 5,000.
+        # The command line writes the same bytes with 7 rows a batch as with the default.
         assert _export(runner, "--survey", "sipas-2017", "--agency", "DEMO-H01") == whole
     finally:
         event.remove(db.engine, "before_cursor_execute", record)

@@ -44,8 +44,9 @@ NOT_UTF8 = "the file is not UTF-8 text (save it as \"CSV UTF-8\")"
 
 
 # Rows the export fetches from the database at a time (through a server-side cursor on
-# PostgreSQL): its memory stays flat however many responses it writes.
-EXPORT_BATCH_ROWS = 5000
+# PostgreSQL): its memory stays flat however many responses it writes. A batch is held as
+# processed rows (dates, JSON answers), about 3 KB each: 1,000 keep it to a few MB.
+EXPORT_BATCH_ROWS = 1000
 
 
 class ExportError(Exception):
