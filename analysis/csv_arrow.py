@@ -31,6 +31,8 @@ __all__ = ["read_valid"]
 
 #: Bytes handed to the UTF-8 check at a time (bounded memory on non-ASCII files).
 CHUNK = 1 << 24
+#: Bytes per block of pyarrow's parser.
+BLOCK = 1 << 22
 
 
 def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[str],
@@ -66,6 +68,9 @@ def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[st
     try:
         table = pacsv.read_csv(
             pa.BufferReader(pa.py_buffer(data)),
+            # 4 MB blocks instead of 1 MB: a quarter of the chunks to convert afterwards
+            # (0.03 s on 113 MB), still dozens of blocks for the threads to share
+            read_options=pacsv.ReadOptions(block_size=BLOCK),
             # quoted free-text answers may hold line breaks; without a quote in the file there
             # are none, and the parser splits blocks faster (0.15 s of CPU on 1M responses)
             parse_options=pacsv.ParseOptions(newlines_in_values=data.find(b'"') >= 0),

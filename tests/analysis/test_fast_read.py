@@ -214,3 +214,22 @@ def test_a_row_with_missing_cells_is_left_to_the_careful_path(monkeypatch, tmp_p
     path = _write(tmp_path, rows)
     fast, careful, calls = _both_paths(monkeypatch, path, str(results / "ref-survey.yaml"))
     assert calls == [False] and fast == careful
+
+
+def test_many_parse_blocks_give_the_same_columns(monkeypatch, results, ref_spec):
+    """Chunked columns: validity bitmaps, offsets and dictionaries unified across blocks."""
+    monkeypatch.setattr(csv_arrow, "BLOCK", 700)  # designed.csv in about 200 blocks
+    path = results / "designed.csv"
+    by = ["agency", "channel"]
+    fast = read_responses(path, ref_spec, by=by)
+    careful = read_responses(path, ref_spec, by=by, fast=False)
+    assert isinstance(fast.psu, CodedColumn)
+    for a, b in zip(fast.codes, careful.codes, strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_array_equal(fast.weight, careful.weight)
+    for name in ("agency", "channel"):
+        np.testing.assert_array_equal(fast.by[name].labels[fast.by[name].codes],
+                                      careful.by[name].to_numpy(dtype=object))
+    a = estimate_indices(responses_to_totals(fast, ref_spec)).records()
+    b = estimate_indices(responses_to_totals(careful, ref_spec)).records()
+    assert a == b
