@@ -233,3 +233,12 @@ def test_many_parse_blocks_give_the_same_columns(monkeypatch, results, ref_spec)
     a = estimate_indices(responses_to_totals(fast, ref_spec)).records()
     b = estimate_indices(responses_to_totals(careful, ref_spec)).records()
     assert a == b
+
+
+def test_module_entry_point_flushes_standard_output_before_leaving(results):
+    proc = subprocess.run([sys.executable, "-m", "analysis", "indices",
+                           str(results / "designed.csv"), "--questionnaire",
+                           str(results / "ref-survey.yaml"), "--by", "agency"],
+                          capture_output=True, text=True, check=False)
+    assert proc.returncode == 0 and proc.stderr == ""
+    assert json.loads(proc.stdout)["results"]
