@@ -13,7 +13,8 @@ from datetime import UTC, datetime
 from sqlalchemy import Integer, and_, case, cast, func, select
 
 from app.extensions import db
-from app.models import DossierVolume, Response, slot_column
+from app.models import DossierVolume, ReportCell, Response, slot_column
+from app.services import report_cells
 from app.services import reports as rs
 from app.services.questionnaires import rating_slots
 
@@ -201,10 +202,22 @@ def response_counts(scope: Scope) -> tuple[int, int]:
     """Responses and verified responses of the scope and period under the filters."""
 
     def compute():
+        if scope.filters.service:
+            row = db.session.execute(
+                select(func.count(), func.coalesce(func.sum(cast(Response.verified, Integer)), 0))
+                .where(Response.agency_id.in_(sorted(scope.ids)), Response.version_id.in_(scope.version_ids),
+                       _period_clause(scope), *scope.filters.where())
+            ).one()
+            return int(row[0]), int(row[1])
+        # Counted from the report cells: a million responses would be a full scan.
+        for version_id in scope.version_ids:
+            report_cells.ensure_built(version_id)
+        verified = case((ReportCell.verified.is_(True), ReportCell.n), else_=0)
         row = db.session.execute(
-            select(func.count(), func.coalesce(func.sum(cast(Response.verified, Integer)), 0))
-            .where(Response.agency_id.in_(sorted(scope.ids)), Response.version_id.in_(scope.version_ids),
-                   _period_clause(scope), *scope.filters.where())
+            select(func.coalesce(func.sum(ReportCell.n), 0), func.coalesce(func.sum(verified), 0))
+            .where(ReportCell.agency_id.in_(sorted(scope.ids)), ReportCell.version_id.in_(scope.version_ids),
+                   ReportCell.month >= scope.start, ReportCell.month <= scope.end,
+                   *scope.filters.cell_where(), *scope.filters.cell_domain())
         ).one()
         return int(row[0]), int(row[1])
 

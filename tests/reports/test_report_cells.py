@@ -109,3 +109,18 @@ def test_ensure_built_builds_once_and_rebuild_picks_up_hand_edits(province, runn
     assert result.exit_code == 0 and "sipas-2017 v" in result.output, result.output
     assert pages.build_overview(root, rs.ReportFilters()).record("OVERALL")["n"] == before - 1
     assert_cells_equal_responses(version)
+
+
+@pytest.mark.parametrize("args", [{}, {"channel": "paper"}, {"verified": "1"}, {"suspicious": "1"},
+                                  {"start": "2025-03", "end": "2025-05"}])
+def test_response_counts_from_cells_equal_counting_responses(province, args):
+    filters = rs.ReportFilters.from_args(args)
+    overview = pages.build_overview(province.province.id, filters)
+    scope = overview.scope
+    start, end = pages.month_start(scope.start), pages.month_start(rs.shift_month(scope.end, 1))
+    counted = db.session.execute(
+        select(func.count(), func.sum(func.cast(Response.verified, db.Integer)))
+        .where(Response.agency_id.in_(scope.ids), Response.version_id.in_(scope.version_ids),
+               Response.submitted_at >= start, Response.submitted_at < end, *filters.where())).one()
+    assert counted[0] > 0
+    assert (overview.responses, overview.verified) == (counted[0], counted[1] or 0)

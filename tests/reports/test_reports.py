@@ -168,8 +168,11 @@ def test_cache_refreshes_when_a_response_arrives(province):
     root = province.district.id
     before = pages.build_overview(root, rs.ReportFilters()).responses
     version = latest_published("sipas-2017")
-    db.session.add(Response(uid="new-1", version_id=version.id, agency_id=root, channel="qr",
-                            submitted_at=datetime(2025, 12, 20, tzinfo=UTC), r1=5, answers={}))
+    response = Response(uid="new-1", version_id=version.id, agency_id=root, channel="qr",
+                        submitted_at=datetime(2025, 12, 20, tzinfo=UTC), r1=5, answers={})
+    db.session.add(response)
+    db.session.flush()
+    report_cells.add_response(version.id, response.id)  # as every writer does
     db.session.commit()
     assert pages.build_overview(root, rs.ReportFilters()).responses == before + 1
 
