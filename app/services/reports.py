@@ -55,13 +55,24 @@ CHUNK_VALUES = 8_000_000
 
 
 def _month_arg(value: str | None) -> str | None:
-    if value and len(value) == 7 and value[4] == "-" and value[:4].isdigit() and value[5:].isdigit():
-        return value if 1 <= int(value[5:]) <= 12 else None
+    # Years 1900-2999 only: period arithmetic near year 0 or 9999 would leave datetime's range.
+    if value and len(value) == 7 and value[4] == "-" and value.replace("-", "").isascii():
+        year, month = value[:4], value[5:]
+        if year.isdigit() and month.isdigit() and 1900 <= int(year) <= 2999 and 1 <= int(month) <= 12:
+            return value
     return None
 
 
 def _int_arg(value: str | None) -> int | None:
-    return int(value) if value and value.isdigit() else None
+    # ASCII digits within a database integer ("²" is a digit to str.isdigit, not to int()).
+    if value and value.isascii() and value.isdigit() and int(value) <= 2_147_483_647:
+        return int(value)
+    return None
+
+
+def _text_arg(value: str | None, default: str, size: int) -> str:
+    # A NUL byte is refused by PostgreSQL: such a value falls back to the default like any unknown one.
+    return value[:size] if value and "\x00" not in value else default
 
 
 def _choice(value: str | None, choices: tuple[str, ...], default: str | None) -> str | None:
@@ -89,7 +100,7 @@ class ReportFilters:
         """Read filters from query arguments; unknown or malformed values fall back to defaults."""
         code = args.get("code") or "OVERALL"
         return cls(
-            questionnaire=(args.get("questionnaire") or DEFAULT_QUESTIONNAIRE)[:64],
+            questionnaire=_text_arg(args.get("questionnaire"), DEFAULT_QUESTIONNAIRE, 64),
             start=_month_arg(args.get("start")),
             end=_month_arg(args.get("end")),
             level=_choice(args.get("level"), AGENCY_LEVELS, None),
