@@ -13,9 +13,11 @@ def _wants_json() -> bool:
 def handle_http_error(error: HTTPException):
     """Render an HTTP error in the visitor's language."""
     code = error.code or 500
+    # Keep the error's own headers (Allow on a 405, Retry-After, WWW-Authenticate), not its body type.
+    headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]
     if _wants_json():
-        return jsonify(error=error.name, status=code, message=error.description), code
-    return render_template("errors/error.html", code=code, error=error), code
+        return jsonify(error=error.name, status=code, message=error.description), code, headers
+    return render_template("errors/error.html", code=code, error=error), code, headers
 
 
 def handle_unexpected_error(error: Exception):

@@ -128,3 +128,13 @@ def test_operational_settings_come_from_the_environment(monkeypatch, tmp_path):
     config = load_config({"INSTANCE_PATH": str(tmp_path), "SECRET_KEY": "k"})
     assert config["SURVEY_RATE_LIMIT"] == "3 per minute"
     assert config["PUBLIC_SCOREBOARD"] is True and config["RECEIPT_CODE_TTL_DAYS"] == 7
+
+
+def test_a_405_names_the_allowed_methods(client):
+    for path in ("/api/v1/indices", "/healthz"):
+        response = client.delete(path)
+        assert response.status_code == 405
+        assert "GET" in response.headers["Allow"] and response.is_json
+    page = client.delete("/")
+    assert page.status_code == 405 and "GET" in page.headers["Allow"]
+    assert page.mimetype == "text/html"
