@@ -35,7 +35,9 @@ def poisoned(demo, tmp_path):
     agency = db.session.get(Agency, counter.agency_id)
     agency.name_vi = agency.name_en = AGENCY
     counter.name_vi = counter.name_en = COUNTER
-    response = db.session.scalars(select(Response).where(Response.agency_id == agency.id)).first()
+    # The newest response: the comments page lists 50 a page, newest first.
+    response = db.session.scalars(select(Response).where(Response.agency_id == agency.id)
+                                  .order_by(Response.submitted_at.desc(), Response.id.desc())).first()
     response.answers = {**(response.answers or {}), "COMMENT": COMMENT}
     definition = yaml.safe_load((ROOT / "surveys/sipas-short.yaml").read_text())
     definition["code"] = "xss-short"
