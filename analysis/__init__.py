@@ -14,22 +14,39 @@ The CLI (``python -m analysis``) and the web reports share this code:
 docs/METHODOLOGY.md gives every formula and convention.
 """
 
-from .compare import (
-    Difference,
-    Ranking,
-    compare_groups,
-    compare_to_all,
-    rank_groups,
-    trend,
-)
-from .errors import AnalysisError
-from .estimate import MEASURES, IndexTable, estimate_indices, linearise
-from .intervals import CI_METHODS, confidence_intervals
-from .io import DataError, read_population, read_responses, responses_to_totals
-from .reporting import ReportingRules
-from .spec import ElementSpec, IndexSpec
-from .totals import PsuTotals, totals_from_codes, totals_from_rows, totals_from_table
-from .weighting import Calibration, CalibrationError, Margin, calibrate, poststratify, rake
+from importlib import import_module
+
+# Names are loaded from their modules on first use (PEP 562): ``python -m analysis``
+# imports this package first, and the command line should pay only for what it runs.
+_HOME = {
+    "Difference": "compare", "Ranking": "compare", "compare_groups": "compare",
+    "compare_to_all": "compare", "rank_groups": "compare", "trend": "compare",
+    "AnalysisError": "errors",
+    "MEASURES": "estimate", "IndexTable": "estimate", "estimate_indices": "estimate",
+    "linearise": "estimate",
+    "CI_METHODS": "intervals", "confidence_intervals": "intervals",
+    "DataError": "io", "read_population": "io", "read_responses": "io",
+    "responses_to_totals": "io",
+    "ReportingRules": "reporting",
+    "ElementSpec": "spec", "IndexSpec": "spec",
+    "PsuTotals": "totals", "totals_from_codes": "totals", "totals_from_rows": "totals",
+    "totals_from_table": "totals",
+    "Calibration": "weighting", "CalibrationError": "weighting", "Margin": "weighting",
+    "calibrate": "weighting", "poststratify": "weighting", "rake": "weighting",
+}
+
+
+def __getattr__(name: str):
+    if name in _HOME:
+        value = getattr(import_module(f".{_HOME[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_HOME})
+
 
 __all__ = [
     "AnalysisError",

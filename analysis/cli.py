@@ -14,17 +14,19 @@ import json
 import sys
 from collections.abc import Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
-from .compare import compare_groups, compare_to_all, rank_groups, trend
 from .errors import AnalysisError
 from .estimate import MEASURES, IndexTable, estimate_indices
 from .intervals import CI_METHODS
 from .io import DataError, read_population, read_responses, responses_to_totals
 from .reporting import ReportingRules
 from .spec import IndexSpec
-from .weighting import CalibrationError, Margin, calibrate
+
+if TYPE_CHECKING:
+    from .weighting import Margin
 
 __all__ = ["main"]
 
@@ -81,6 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def _margins(args) -> list[tuple[Margin, str]]:
     """Population margins from --poststratify-by/--population and --rake."""
+    from .weighting import Margin  # here and below: imported only by the runs that need it
+
     out = []
     ps = _columns(args.poststratify_by)
     if bool(ps) != bool(args.population):
@@ -110,6 +114,8 @@ def _load(args):
     totals = responses_to_totals(columns, spec)
     if not margins:
         return spec, totals, None
+    from .weighting import CalibrationError, calibrate
+
     try:
         cal = calibrate(totals, [m for m, _ in margins])
     except CalibrationError as exc:
@@ -149,6 +155,8 @@ def _num(x) -> float | None:
 
 
 def _compare(args) -> tuple[list[dict], dict]:
+    from .compare import compare_groups, compare_to_all, trend
+
     spec, totals, cal = _load(args)
     if not totals.by:
         raise AnalysisError("compare needs --by (e.g. --by agency or --by period)")
@@ -174,6 +182,8 @@ def _compare(args) -> tuple[list[dict], dict]:
 
 
 def _rank(args) -> tuple[list[dict], dict]:
+    from .compare import rank_groups
+
     spec, totals, cal = _load(args)
     measure = "satisfied" if args.measure == "both" else args.measure
     table = estimate_indices(totals, measure=measure, ci_level=args.ci_level,
