@@ -290,6 +290,7 @@ def totals_from_codes(
     fill = _fill_own_cells if m == n_rows else _fill_shared_cells
     if m == n_rows:
         sums["_order"] = np.argsort(inv, kind="stable")
+        sums["_weight"] = weight[sums["_order"]]  # once, not once per criterion
     else:
         # cell·(points + 1) once, and one buffer for every criterion's (cell, rating) key:
         # building a fresh key per criterion cost as much as its two bincounts
@@ -307,7 +308,7 @@ def totals_from_codes(
             np.bitwise_or(either, code, out=either)
         np.greater(either, 0, out=any_element[e])
         start = stop
-    for scratch in ("_order", "_base", "_key"):
+    for scratch in ("_order", "_weight", "_base", "_key"):
         sums.pop(scratch, None)
     sums["n_element"] = np.column_stack([np.bincount(inv, weights=a, minlength=m)
                                          for a in any_element])
@@ -335,7 +336,7 @@ def _fill_own_cells(sums, j, code, weight, inv, spec) -> None:
     is_satisfied = np.zeros(spec.points + 1)
     is_satisfied[sorted(spec.satisfied)] = 1.0
     order = sums["_order"]  # rows in cell order: a gather, not a random scatter
-    c, w = code[order], weight[order]
+    c, w = code[order], sums["_weight"]
     answered = c > 0
     sums["ws"][:, j] = w * is_satisfied[c]
     sums["wa"][:, j] = w * answered
