@@ -36,3 +36,19 @@ def test_cell_sums_match_a_plain_loop():
             np.testing.assert_allclose(totals.ws[cell, j], w[sel >= 4].sum(), rtol=1e-13)
             np.testing.assert_allclose(totals.wa[cell, j], w[sel > 0].sum(), rtol=1e-13)
             np.testing.assert_allclose(totals.wr[cell, j], (w * sel).sum(), rtol=1e-13)
+
+
+def test_own_cells_without_psu_hold_each_response():
+    rng = np.random.default_rng(5)
+    spec = IndexSpec("t", 5, frozenset({4, 5}), (ElementSpec("E1", 1.0, ("A", "B")),))
+    n = 500
+    codes = [rng.integers(0, 6, n).astype(np.int8) for _ in range(2)]
+    weight = rng.uniform(0.5, 2, n)
+    group = rng.choice(np.array(["g1", "g2", "g3"]), n)
+    totals = totals_from_codes(codes, spec, weight, by={"g": group})
+    order = np.argsort(group, kind="stable")  # cells run group by group, rows in file order
+    assert len(totals.n) == n
+    for j, c in enumerate(codes):
+        np.testing.assert_array_equal(totals.ws[:, j], (weight * (c >= 4))[order])
+        np.testing.assert_array_equal(totals.wr[:, j], (weight * c)[order])
+        np.testing.assert_array_equal(totals.n_answered[:, j], (c > 0)[order])
