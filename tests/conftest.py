@@ -6,6 +6,7 @@ import os
 from datetime import date
 
 import pytest
+from hypothesis import settings
 from sqlalchemy import text
 
 from app import create_app
@@ -13,6 +14,11 @@ from app.extensions import db
 from app.models import Base
 
 TEST_DATABASE_URL = os.environ.get("TEST_DATABASE_URL")
+
+# No per-example deadline: CI shares two cores with the database, and a slow example is
+# not a wrong one (a deadline turned a loaded machine into flaky failures).
+settings.register_profile("shared-machine", deadline=None)
+settings.load_profile("shared-machine")
 
 
 @pytest.fixture(scope="session")
