@@ -38,8 +38,11 @@ afterwards, not before.
 
 from __future__ import annotations
 
+import os
+import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from functools import partial
 
 import numpy as np
 
@@ -276,7 +279,9 @@ def totals_from_codes(
 
     The fast path behind :func:`totals_from_rows` and the CLI: one
     ``bincount`` per criterion over (cell × rating value) gives Σw·s, Σw·a,
-    Σw·r and the answer counts at once.
+    Σw·r and the answer counts at once. On large inputs two threads share
+    the criteria (``bincount`` releases the GIL); every sum is still taken
+    by one ``bincount`` in row order, so the result does not depend on it.
     """
     by, calibration = dict(by or {}), dict(calibration or {})
     n_rows = len(weight)
@@ -287,41 +292,88 @@ def totals_from_codes(
     # column-major: every criterion fills one contiguous column
     sums = {name: np.zeros((m, k), order="F") for name in ("ws", "wa", "wr")}
     sums["n_answered"] = np.zeros((m, k), dtype=np.int32, order="F")
-    fill = _fill_own_cells if m == n_rows else _fill_shared_cells
-    if m == n_rows:
-        sums["_order"] = np.argsort(inv, kind="stable")
-        sums["_weight"] = weight[sums["_order"]]  # once, not once per criterion
-    else:
-        # cell·(points + 1) once, and one buffer for every criterion's (cell, rating) key:
-        # building a fresh key per criterion cost as much as its two bincounts
-        sums["_base"] = inv.astype(np.intp) * (spec.points + 1)
-        sums["_key"] = np.empty(n_rows, dtype=np.intp)
-    for j, code in enumerate(codes):
-        fill(sums, j, code, weight, inv, spec)
-    # codes are >= 0, so a response answered an element iff the OR of its codes is > 0
+    sums["n_element"] = np.zeros((m, len(spec.elements)), order="F")
     any_element = np.empty((len(spec.elements), n_rows), dtype=bool)
+    if m == n_rows:
+        order = np.argsort(inv, kind="stable")
+        ordered = weight[order]  # once, not once per criterion
+        jobs = [partial(_fill_own_cells, sums, j, code, ordered, order, spec)
+                for j, code in enumerate(codes)]
+    else:
+        # cell·(points + 1) once; each thread has one buffer for every criterion's
+        # (cell, rating) key: a fresh key per criterion cost as much as its two bincounts
+        base = inv.astype(np.intp) * (spec.points + 1)
+        jobs = [partial(_fill_shared_cells, sums, j, code, weight, base, spec)
+                for j, code in enumerate(codes)]
     start = 0
     for e, element in enumerate(spec.elements):
         stop = start + len(element.criteria)
-        either = np.array(codes[start], dtype=np.result_type(*codes[start:stop]))
-        for code in codes[start + 1:stop]:
-            np.bitwise_or(either, code, out=either)
-        np.greater(either, 0, out=any_element[e])
+        jobs.append(partial(_fill_element, sums["n_element"], any_element, e, codes[start:stop],
+                            inv))
         start = stop
-    for scratch in ("_order", "_weight", "_base", "_key"):
-        sums.pop(scratch, None)
-    sums["n_element"] = np.column_stack([np.bincount(inv, weights=a, minlength=m)
-                                         for a in any_element])
+    jobs.append(partial(_fill_counts, sums, inv, weight))
+    _run(jobs, n_rows)
     sums["n_any"] = np.bincount(inv, weights=any_element.any(axis=0), minlength=m)
-    sums["n"] = np.bincount(inv, minlength=m).astype(float)
-    sums["w"] = np.bincount(inv, weights=weight, minlength=m)
     return _assemble(spec, list(by), list(calibration), labels, cells, sums)
 
 
-def _fill_shared_cells(sums, j, code, weight, inv, spec) -> None:
+#: Rows from which :func:`totals_from_codes` works on two threads.
+PARALLEL_ROWS = 100_000
+
+
+def _run(jobs: list, n_rows: int) -> None:
+    """Call every ``job(scratch)``, on two threads when there are many rows and two CPUs.
+
+    Each thread passes its own scratch buffer of ``n_rows`` intp to its jobs.
+    """
+    threads = 2 if n_rows >= PARALLEL_ROWS and _cpus() > 1 else 1
+    parts = [jobs[i::threads] for i in range(threads)]
+    errors: list[BaseException] = []
+
+    def work(part) -> None:
+        scratch = np.empty(n_rows, dtype=np.intp)
+        try:
+            for job in part:
+                job(scratch)
+        except BaseException as exc:  # re-raised in the calling thread
+            errors.append(exc)
+
+    helpers = [threading.Thread(target=work, args=(part,)) for part in parts[1:]]
+    for t in helpers:
+        t.start()
+    work(parts[0])
+    for t in helpers:
+        t.join()
+    if errors:
+        raise errors[0]
+
+
+def _cpus() -> int:
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not on Linux
+        return os.cpu_count() or 1
+
+
+def _fill_element(out, any_element, e, codes, inv, scratch) -> None:
+    """Responses answering element e per cell; codes are >= 0, so the OR of its codes is > 0."""
+    either = np.array(codes[0], dtype=np.result_type(*codes))
+    for code in codes[1:]:
+        np.bitwise_or(either, code, out=either)
+    np.greater(either, 0, out=any_element[e])
+    out[:, e] = np.bincount(inv, weights=any_element[e], minlength=len(out))
+
+
+def _fill_counts(sums, inv, weight, scratch) -> None:
+    m = len(sums["ws"])
+    sums["n"] = np.bincount(inv, minlength=m).astype(float)
+    sums["w"] = np.bincount(inv, weights=weight, minlength=m)
+
+
+def _fill_shared_cells(sums, j, code, weight, base, spec, key) -> None:
     """Column j of the sums when cells hold several responses: one bincount per sum."""
     m, width = len(sums["ws"]), spec.points + 1
-    key = np.add(sums["_base"], code, out=sums["_key"])
+    np.add(base, code, out=key)
     sw = np.bincount(key, weights=weight, minlength=m * width).reshape(m, width)
     sn = np.bincount(key, minlength=m * width).reshape(m, width)
     # plain sums, not BLAS products: tall thin matmuls are slow on a busy machine
@@ -331,12 +383,11 @@ def _fill_shared_cells(sums, j, code, weight, inv, spec) -> None:
     sums["n_answered"][:, j] = sn[:, 1:].sum(axis=1)
 
 
-def _fill_own_cells(sums, j, code, weight, inv, spec) -> None:
+def _fill_own_cells(sums, j, code, ordered_weight, order, spec, scratch) -> None:
     """Column j of the sums when every response is its own cell (no PSU column)."""
     is_satisfied = np.zeros(spec.points + 1)
     is_satisfied[sorted(spec.satisfied)] = 1.0
-    order = sums["_order"]  # rows in cell order: a gather, not a random scatter
-    c, w = code[order], sums["_weight"]
+    c, w = code[order], ordered_weight  # rows in cell order: a gather, not a random scatter
     answered = c > 0
     sums["ws"][:, j] = w * is_satisfied[c]
     sums["wa"][:, j] = w * answered
