@@ -106,7 +106,7 @@ def prepared_database(kind: str, demo_responses: int = 500) -> Iterator[Database
         if kind == "sqlite":
             database = contextlib.nullcontext(f"sqlite:///{instance / 'bench.db'}")
         else:
-            database = _postgres_database(f"sipas_bench_{os.getpid()}")
+            database = _postgres_database(f"load_submit_bench_{os.getpid()}")
         with database as url:
             env = base_env(url, instance)
             flask(env, "db", "upgrade")
@@ -115,18 +115,37 @@ def prepared_database(kind: str, demo_responses: int = 500) -> Iterator[Database
             yield Database(kind, url, instance, env)
 
 
-class Server:
-    """gunicorn with deploy/gunicorn.conf.py on 127.0.0.1, as the systemd unit starts it."""
+def production_settings() -> dict:
+    """deploy/gunicorn.conf.py's settings on this machine, as production reads them (no GUNICORN_* set)."""
+    import runpy
 
-    def __init__(self, database: Database, port: int = 0, workers: int = 4, threads: int = 4,
-                 extra_env: dict[str, str] | None = None):
+    saved = {k: v for k, v in os.environ.items() if k.startswith("GUNICORN_")}
+    for name in saved:
+        del os.environ[name]
+    try:
+        return runpy.run_path(str(ROOT / "deploy" / "gunicorn.conf.py"))
+    finally:
+        os.environ.update(saved)
+
+
+class Server:
+    """gunicorn with deploy/gunicorn.conf.py on 127.0.0.1, as the systemd unit starts it.
+
+    Workers and threads are the production file's unless given.
+    """
+
+    def __init__(self, database: Database, port: int = 0, workers: int | None = None,
+                 threads: int | None = None, extra_env: dict[str, str] | None = None):
         self.database = database
         self.port = port or free_port()
+        settings = production_settings()
+        self.worker_count = workers or settings["workers"]
+        self.thread_count = threads or settings["threads"]
         self.env = dict(database.env)
         self.env.update({
             "GUNICORN_BIND": f"127.0.0.1:{self.port}",
-            "GUNICORN_WORKERS": str(workers),
-            "GUNICORN_THREADS": str(threads),
+            "GUNICORN_WORKERS": str(self.worker_count),
+            "GUNICORN_THREADS": str(self.thread_count),
             "GUNICORN_ACCESSLOG": "/dev/null",
             "GUNICORN_LOGLEVEL": "warning",
             # Names this server's PostgreSQL connections, so a fault can cut exactly those.

@@ -22,6 +22,7 @@ that was not thanked. The report lists what the citizens saw: server errors
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import threading
 import time
@@ -55,9 +56,10 @@ def inject(server: Server, kind: str, log: list[str], start: float) -> None:
 
 def run(kind: str, args) -> bool:
     """One database: load, faults, then the check."""
-    print(f"\n== {kind}: {args.clients} citizens for {args.duration:.0f} s, patience {args.timeout} s")
-    with prepared_database(kind, demo_responses=200) as database, \
-            Server(database, workers=4, threads=4) as server:
+    with prepared_database(kind, demo_responses=200) as database, Server(database) as server:
+        print(f"\n== {kind}: {args.clients} citizens for {args.duration:.0f} s, patience {args.timeout} s, "
+              f"gunicorn {server.worker_count} workers x {server.thread_count} threads, "
+              f"load average {os.getloadavg()[0]:.1f}")
         paths = server.survey_paths(full=4, short=4)
         stats, log = Stats(), []
         start = time.monotonic()
@@ -77,6 +79,7 @@ def run(kind: str, args) -> bool:
         resent = sum(n for k, n in stats.errors.items() if "resent" in k)
         print(f"  answers a citizen had to send again: {resent}; server errors seen: {server_errors}")
         ok = check_stored(server, stats.thanked)
+        print("  load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
         print("  gunicorn warnings and errors:", "\n    ".join(["", *server.log_lines()]) or "none")
         return ok
 

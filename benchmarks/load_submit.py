@@ -271,9 +271,10 @@ def check_stored(server: Server, thanked: list[str]) -> bool:
 
 def bench(kind: str, args) -> bool:
     """Run the three phases on one database; True when every goal is met."""
-    print(f"\n== {kind}: gunicorn {args.workers} workers x {args.threads} threads, {args.clients} clients")
     with prepared_database(kind) as database, \
             Server(database, args.port, args.workers, args.threads) as server:
+        print(f"\n== {kind}: gunicorn {server.worker_count} workers x {server.thread_count} threads, "
+              f"{args.clients} clients, load average {os.getloadavg()[0]:.1f}")
         paths = server.survey_paths(full=8, short=8)
         health, health_s = run_threads(args.clients, args.duration, healthz_loop, server.port)
         health_rates = report("/healthz", health, health_s)
@@ -286,6 +287,7 @@ def bench(kind: str, args) -> bool:
                                               args.think)
         report(f"latency: {args.clients} citizens thinking ~{args.think:.1f} s", latency, latency_s)
         stored_ok = check_stored(server, posts.thanked + capacity.thanked + latency.thanked)
+        print("  load average (1, 5, 15 min) at the end: " + ", ".join(f"{v:.1f}" for v in os.getloadavg()))
         print("  gunicorn warnings and errors:", "\n    ".join(["", *server.log_lines()]) or "none")
     return verdict(health_rates, post_rates, [posts, capacity, latency], stored_ok)
 
@@ -313,8 +315,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--duration", type=float, default=20.0, help="seconds per phase")
     parser.add_argument("--think", type=float, default=1.0, help="mean think time (s) in the latency phase")
-    parser.add_argument("--workers", type=int, default=2 * (os.cpu_count() or 1))
-    parser.add_argument("--threads", type=int, default=4)
+    parser.add_argument("--workers", type=int, default=None, help="default: deploy/gunicorn.conf.py's")
+    parser.add_argument("--threads", type=int, default=None, help="default: deploy/gunicorn.conf.py's")
     parser.add_argument("--port", type=int, default=0, help="0: a free port")
     args = parser.parse_args(argv)
     kinds = ("sqlite", "postgresql") if args.db == "both" else (args.db,)

@@ -2,18 +2,29 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
 from flask import g, make_response, render_template, request, url_for
+from flask_babel import gettext as _
+from markupsafe import escape
+from sqlalchemy import select
+from sqlalchemy.orm import contains_eager
 
 from analysis.questionnaire import Questionnaire
-from app.models import QuestionnaireVersion, ServicePoint
+from app.extensions import db
+from app.models import Agency, ServicePoint
 from app.public.forms import HONEYPOT, error_message, read_answers, survey_sections
 from app.services.abuse import client_hash
-from app.services.questionnaires import questionnaire_of
 from app.services.receipts import Receipt
-from app.services.submit import Outcome, Submission, new_nonce, published_version_for, shown_version
+from app.services.submit import (
+    Outcome,
+    PublishedVersion,
+    Submission,
+    latest_published_version,
+    new_nonce,
+    shown_version,
+)
 
 # Long forms get a progress bar; the short form fits on one or two screens.
 PROGRESS_FROM = 8
@@ -24,22 +35,44 @@ class SurveyContext:
     """What a citizen is rating: the counter, the version shown, through which channel."""
 
     counter: ServicePoint
-    version: QuestionnaireVersion
+    version: PublishedVersion
     questionnaire: Questionnaire
     channel: str
     receipt: Receipt | None = None
 
 
+def open_counter(token: str) -> ServicePoint | None:
+    """The active counter a QR token opens, with its agency, in one query; None if unknown,
+    revoked, inactive or of an inactive agency (app.services.org.find_counter_by_token,
+    with a join instead of an EXISTS and a second entity load: the survey's hot path)."""
+    return db.session.scalar(
+        select(ServicePoint)
+        .join(ServicePoint.agency)
+        .options(contains_eager(ServicePoint.agency))
+        .where(
+            ServicePoint.qr_token == token,
+            ServicePoint.qr_token_revoked.is_(False),
+            ServicePoint.active.is_(True),
+            Agency.active.is_(True),
+        )
+    )
+
+
 def survey_context(counter: ServicePoint, channel: str, receipt: Receipt | None = None):
-    """The counter's survey, or None when it has no published questionnaire."""
+    """The counter's survey, or None when it has no published questionnaire.
+
+    Published versions are immutable and kept parsed per process
+    (app.services.submit.published_version): a post checks the version it showed
+    without a query.
+    """
     version = None
     if request.method == "POST":
         # Validate against the exact version the form showed, if still valid.
         version = shown_version(counter, request.form.get("version_id", ""))
-    version = version or published_version_for(counter)
+    version = version or latest_published_version(counter)
     if version is None:
         return None
-    return SurveyContext(counter, version, questionnaire_of(version), channel, receipt)
+    return SurveyContext(counter, version, version.questionnaire, channel, receipt)
 
 
 def _action(context: SurveyContext) -> str:
@@ -84,6 +117,9 @@ def render_survey(context: SurveyContext, outcome: Outcome | None = None, notice
         notice = notice or ("outdated" if outcome.status == "outdated" else None)
         errors = {code: error_message(kind, questions.get(code)) for code, kind in outcome.errors.items()}
     posted = request.method == "POST"
+    services = context.counter.services
+    if isinstance(context.counter, ServicePoint):
+        _remember_services(context.counter.id, services)
     template = "kiosk/survey.html" if context.channel == "kiosk" else "public/survey.html"
     page = render_template(
         template,
@@ -93,7 +129,7 @@ def render_survey(context: SurveyContext, outcome: Outcome | None = None, notice
         sections=sections,
         total=len(questions),
         show_progress=len(questions) >= PROGRESS_FROM,
-        services=context.counter.services,
+        services=services,
         version=context.version,
         nonce=new_nonce() if notice == "outdated" or not posted else request.form.get("nonce", ""),
         action=_action(context),
@@ -103,9 +139,55 @@ def render_survey(context: SurveyContext, outcome: Outcome | None = None, notice
         notice=notice,
         verified=context.receipt is not None,
     )
+    if notice == "unavailable":
+        page = _with_alert(page, _("The service is briefly unavailable, so your answers have not been "
+                                   "saved yet. They are kept below: please send them again in a moment."))
     if status is None:
         status = 422 if outcome is not None else 200
     return make_response(page, status)
+
+
+def _with_alert(page: str, message: str) -> str:
+    # The shared form template words the notices it knows; this one is put in front of the form.
+    alert = f'<div class="alert" role="alert">{escape(message)}</div>\n'
+    head, marker, tail = page.partition('<form class="survey"')
+    return head + alert + marker + tail if marker else page
+
+
+@dataclass(frozen=True)
+class Named:
+    """What a form page shows of an agency, a counter or a service, without the database."""
+
+    id: int
+    name_vi: str
+    name_en: str
+    qr_token: str = ""
+    agency: Named | None = None
+    services: tuple[Named, ...] = ()
+
+    def name(self, lang: str) -> str:
+        """The name in a language, Vietnamese when unknown."""
+        return self.name_en if lang == "en" else self.name_vi
+
+
+# counter id -> the services its form last offered (in this process); display only.
+_SERVICES: dict[int, tuple[Named, ...]] = {}
+
+
+def _remember_services(counter_id: int, services) -> None:
+    if len(_SERVICES) > 10_000:
+        _SERVICES.clear()
+    _SERVICES[counter_id] = tuple(Named(s.id, s.name_vi, s.name_en) for s in services)
+
+
+def detached(context: SurveyContext) -> SurveyContext:
+    """The context with plain copies of the counter and its agency (and the services its form last
+    showed in this process), so that the form can be drawn again when the database cannot be read.
+    Takes only what is already loaded: no query."""
+    counter, agency = context.counter, context.counter.agency
+    copy = Named(counter.id, counter.name_vi, counter.name_en, counter.qr_token,
+                 Named(agency.id, agency.name_vi, agency.name_en), _SERVICES.get(counter.id, ()))
+    return replace(context, counter=copy)
 
 
 def counter_not_found():

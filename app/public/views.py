@@ -2,26 +2,34 @@
 
 from __future__ import annotations
 
+from functools import wraps
 from pathlib import Path
 
-from flask import abort, current_app, jsonify, redirect, render_template, request, url_for
+from flask import abort, current_app, g, jsonify, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
+from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+from werkzeug.exceptions import ServiceUnavailable
 
-from app.extensions import limiter
+from app.errors import handle_http_error, handle_unexpected_error
+from app.extensions import db, limiter
 from app.public import bp
 from app.public.survey import (
     counter_not_found,
+    detached,
     no_questionnaire,
+    open_counter,
     parse_submission,
     render_survey,
     survey_context,
 )
 from app.services.health import check_database
 from app.services.org import agency_tree, find_counter_by_token
+from app.services.posting_counter import find_posting_counter
 from app.services.receipts import ReceiptError, dossier_rated, read_receipt_code
-from app.services.submit import response_stored, submit_response
+from app.services.submit import Outcome, response_stored, submit_response
 
 
 def _limit_key() -> str:
@@ -38,7 +46,40 @@ def _kiosk_limit() -> str:
     return current_app.config.get("KIOSK_RATE_LIMIT", "60 per minute;600 per hour")
 
 
+def once_more_if_disconnected(view):
+    """Run the view again, once, when the database connection was lost under it.
+
+    A database restart or a network cut kills the connections in use; SQLAlchemy
+    then invalidates the pool, so the second run gets a new connection. This is
+    safe for every view here: the pages only read, and a submission's nonce is
+    a unique key, so a form whose first run did commit is found stored and
+    thanked, never stored twice. If the second run fails too, the citizen gets
+    the 503 below, with the answers kept.
+    """
+    @wraps(view)
+    def run(*args, **kwargs):
+        try:
+            return view(*args, **kwargs)
+        except DBAPIError as exc:
+            if not exc.connection_invalidated:
+                raise
+            current_app.logger.warning("database connection lost during %s %s; running it once more",
+                                       request.method, request.path)
+            _rollback()
+        return view(*args, **kwargs)
+
+    return run
+
+
+def _rollback() -> None:
+    try:
+        db.session.rollback()
+    except SQLAlchemyError:
+        db.session.remove()
+
+
 @bp.get("/")
+@once_more_if_disconnected
 def home():
     """List the agencies taking part, as a tree."""
     level_names = {
@@ -60,6 +101,7 @@ def healthz():
 
 @bp.route("/s/<token>", methods=["GET", "POST"])
 @limiter.limit(_survey_limit, key_func=_limit_key, methods=["POST"])
+@once_more_if_disconnected
 def survey(token: str):
     """The counter's QR address: the questionnaire, and its submission."""
     return _survey_or_submit(token, "qr")
@@ -67,6 +109,7 @@ def survey(token: str):
 
 @bp.route("/k/<token>", methods=["GET", "POST"])
 @limiter.limit(_kiosk_limit, key_func=_limit_key, methods=["POST"])
+@once_more_if_disconnected
 def kiosk(token: str):
     """Kiosk mode for a tablet on the counter: the same questionnaire, reset after each person."""
     page = _survey_or_submit(token, "kiosk")
@@ -75,24 +118,46 @@ def kiosk(token: str):
 
 
 def _survey_or_submit(token: str, channel: str):
-    counter = find_counter_by_token(token)
+    if request.method == "POST":
+        return _submit(token, channel)
+    counter = open_counter(token)
     if counter is None:
         return counter_not_found()
     context = survey_context(counter, channel)
     if context is None:
         return no_questionnaire(counter, channel)
-    if request.method == "GET":
-        return render_survey(context)
+    return render_survey(context)
+
+
+def _submit(token: str, channel: str):
+    # A post reads the counter as one plain row; only a form drawn again loads the ORM counter.
+    counter = find_posting_counter(token, request.form.get("service", "").strip())
+    context = survey_context(counter, channel) if counter else None
+    if context is None:
+        return _redraw(token, channel)
+    g.unavailable_context = detached(context)
     outcome = submit_response(parse_submission(context))
     if outcome.thanked:
         endpoint = "public.kiosk_thanks" if channel == "kiosk" else "public.thanks"
         return redirect(url_for(endpoint, token=token if channel == "kiosk" else None,
                                 n=request.form.get("nonce", "")), code=303)
+    return _redraw(token, channel, outcome)
+
+
+def _redraw(token: str, channel: str, outcome: Outcome | None = None):
+    """The page a post gets back when nothing was stored: the form with its errors, or why not."""
+    counter = open_counter(token)
+    if counter is None:
+        return counter_not_found()
+    context = survey_context(counter, channel)
+    if context is None:
+        return no_questionnaire(counter, channel)
     return render_survey(context, outcome=outcome)
 
 
 @bp.route("/r/<code>", methods=["GET", "POST"])
 @limiter.limit(_survey_limit, key_func=_limit_key, methods=["POST"])
+@once_more_if_disconnected
 def receipt(code: str):
     """A receipt's QR code: rate one dossier, once; the response is marked verified."""
     try:
@@ -107,6 +172,7 @@ def receipt(code: str):
         return render_template("public/receipt_problem.html", reason="rated"), 409
     if request.method == "GET":
         return render_survey(context)
+    g.unavailable_context = detached(context)
     outcome = submit_response(parse_submission(context))
     if outcome.thanked:
         return redirect(url_for("public.thanks", n=request.form.get("nonce", "")), code=303)
@@ -116,6 +182,7 @@ def receipt(code: str):
 
 
 @bp.get("/thanks")
+@once_more_if_disconnected
 def thanks():
     """Thank the citizen, but only for a response that is stored."""
     if not response_stored(request.args.get("n", "")):
@@ -124,6 +191,7 @@ def thanks():
 
 
 @bp.get("/k/<token>/thanks")
+@once_more_if_disconnected
 def kiosk_thanks(token: str):
     """The kiosk's thank-you, which returns to an empty form by itself."""
     if not response_stored(request.args.get("n", "")):
@@ -134,6 +202,7 @@ def kiosk_thanks(token: str):
 
 
 @bp.get("/k/<token>/session")
+@once_more_if_disconnected
 def kiosk_session(token: str):
     """A fresh CSRF token for the kiosk to send answers it queued while offline."""
     from flask_wtf.csrf import generate_csrf
@@ -157,10 +226,35 @@ def kiosk_service_worker():
 def csrf_failed(error: CSRFError):
     """An expired or missing CSRF token: keep the citizen's answers and ask to send again."""
     token = (request.view_args or {}).get("token")
-    counter = find_counter_by_token(token) if token and request.endpoint in (
+    counter = open_counter(token) if token and request.endpoint in (
         "public.survey", "public.kiosk") else None
     context = survey_context(counter, "kiosk" if request.endpoint == "public.kiosk" else "qr") \
         if counter else None
     if context is None:
         return render_template("errors/error.html", code=400, error=error), 400
     return render_survey(context, notice="expired", status=400)
+
+
+@bp.errorhandler(DBAPIError)
+@bp.errorhandler(PoolTimeout)
+def database_unavailable(error: SQLAlchemyError):
+    """The database cannot be reached (or stayed locked): a 503 with a clear message, never a 500.
+
+    A citizen who was sending a form gets it back with their answers and the
+    same nonce, so sending again stores it once.
+    """
+    unreachable = isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or getattr(
+        error, "connection_invalidated", False)
+    if not unreachable:
+        return handle_unexpected_error(error)
+    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
+                               type(error.orig if isinstance(error, DBAPIError) else error).__name__)
+    _rollback()
+    context = g.get("unavailable_context")
+    if request.method == "POST" and context is not None:
+        page = render_survey(context, notice="unavailable", status=503)
+    else:
+        page = handle_http_error(ServiceUnavailable())
+        page = current_app.make_response(page)
+    page.headers["Retry-After"] = "5"
+    return page

@@ -2,25 +2,32 @@
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
+import os
 import re
 import secrets
+import threading
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 from zoneinfo import ZoneInfo
 
 from flask import current_app
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from analysis.questionnaire import Question, Questionnaire
+from analysis.questionnaire import Question, Questionnaire, parse_questionnaire
 from app.extensions import db
-from app.models import QuestionnaireVersion, Response, ServicePoint, slot_column
+from app.models import RATING_SLOTS, QuestionnaireVersion, Response, ServicePoint, slot_column
 from app.models.base import utcnow
+from app.models.org import service_point_service
 from app.services import report_cells
 from app.services.abuse import suspicion_flags
-from app.services.questionnaires import questionnaire_of, rating_slots
+from app.services.posting_counter import PostingCounter
+from app.services.questionnaires import rating_slots
 from app.services.receipts import Receipt
 
 NONCE = re.compile(r"[A-Za-z0-9_-]{16,64}")
@@ -49,14 +56,67 @@ def published_version_for(counter: ServicePoint) -> QuestionnaireVersion | None:
     )
 
 
-def shown_version(counter: ServicePoint, version_id: str) -> QuestionnaireVersion | None:
+@dataclass(frozen=True)
+class PublishedVersion:
+    """A published questionnaire version, parsed. Published versions never change (the model
+    refuses it and only drafts can be deleted), so each process keeps them by id."""
+
+    id: int
+    questionnaire_id: int
+    version: int
+    questionnaire: Questionnaire
+
+
+def _version_cache() -> dict[int, PublishedVersion]:
+    # Per app, not per module: each app (each test) may sit on another database.
+    return current_app.extensions.setdefault("sipas.published_versions", {})
+
+
+def published_version(version_id: int) -> PublishedVersion | None:
+    """A published version by id, parsed, from the process's cache or else the database."""
+    cache = _version_cache()
+    found = cache.get(version_id)
+    if found is not None:
+        return found
+    row = db.session.execute(
+        select(QuestionnaireVersion.questionnaire_id, QuestionnaireVersion.version,
+               QuestionnaireVersion.definition)
+        .where(QuestionnaireVersion.id == version_id, QuestionnaireVersion.status == "published")
+    ).first()
+    if row is None:
+        return None
+    found = PublishedVersion(version_id, row.questionnaire_id, row.version,
+                             parse_questionnaire(row.definition, source="stored version"))
+    if len(cache) > 1000:  # never reached in practice; a bound all the same
+        cache.clear()
+    cache[version_id] = found
+    return found
+
+
+def latest_published_version(counter: ServicePoint | PostingCounter) -> PublishedVersion | None:
+    """The latest published version of the counter's questionnaire (the one a new form shows)."""
+    if counter.questionnaire_id is None:
+        return None
+    version_id = db.session.scalar(
+        select(QuestionnaireVersion.id)
+        .where(
+            QuestionnaireVersion.questionnaire_id == counter.questionnaire_id,
+            QuestionnaireVersion.status == "published",
+        )
+        .order_by(QuestionnaireVersion.version.desc())
+        .limit(1)
+    )
+    return None if version_id is None else published_version(version_id)
+
+
+def shown_version(counter: ServicePoint | PostingCounter, version_id: str) -> PublishedVersion | None:
     """The exact version a form showed, if it is a published version of the counter's questionnaire."""
-    if not version_id.isdigit() or counter.questionnaire_id is None:
+    if not version_id.isdigit() or len(version_id) > 12 or counter.questionnaire_id is None:
         return None
-    version = db.session.get(QuestionnaireVersion, int(version_id))
-    if version is None or version.status != "published":
+    version = published_version(int(version_id))
+    if version is None or version.questionnaire_id != counter.questionnaire_id:
         return None
-    return version if version.questionnaire_id == counter.questionnaire_id else None
+    return version
 
 
 @dataclass
@@ -108,7 +168,7 @@ def parse_answers(questionnaire: Questionnaire, raw: Mapping[str, list[str]]) ->
 class Submission:
     """One posted form, already read from the request by the view."""
 
-    counter: ServicePoint
+    counter: ServicePoint | PostingCounter
     channel: str
     version_id: str
     nonce: str
@@ -131,7 +191,7 @@ class Outcome:
 
     status: str
     errors: dict[str, str] = field(default_factory=dict)
-    version: QuestionnaireVersion | None = None
+    version: PublishedVersion | None = None
     response_id: int | None = None
 
     @property
@@ -153,12 +213,25 @@ def _dossier_taken(receipt: Receipt | None) -> bool:
     ) is not None
 
 
-def _service_id(counter: ServicePoint, value: str) -> tuple[int | None, bool]:
+def _service_id(counter: ServicePoint | PostingCounter, value: str) -> tuple[int | None, bool]:
     """The chosen service's id (None when not given) and whether the choice is valid."""
     if not value:
         return None, True
-    offered = {str(s.id): s.id for s in counter.services}
-    return offered.get(value), value in offered
+    if isinstance(counter, PostingCounter) and counter.posted_service == value:
+        # Checked in the query that read the counter.
+        return counter.posted_service_id, counter.posted_service_id is not None
+    if "services" in counter.__dict__:  # already loaded (paper entry): no query
+        offered = {str(s.id): s.id for s in counter.services}
+        return offered.get(value), value in offered
+    if not value.isdigit() or len(value) > 12:
+        return None, False
+    offered = db.session.scalar(
+        select(service_point_service.c.service_id).where(
+            service_point_service.c.service_point_id == counter.id,
+            service_point_service.c.service_id == int(value),
+        )
+    )
+    return offered, offered is not None
 
 
 def _answered_at(value: datetime | None, now: datetime) -> datetime:
@@ -173,7 +246,7 @@ def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int |
         return Outcome("outdated"), None, None
     if not NONCE.fullmatch(sub.nonce):
         return Outcome("outdated", version=version), None, None
-    parsed = parse_answers(questionnaire_of(version), sub.answers)
+    parsed = parse_answers(version.questionnaire, sub.answers)
     service_id, service_ok = _service_id(sub.counter, sub.service)
     if not service_ok:
         parsed.errors["service"] = "invalid"
@@ -182,7 +255,7 @@ def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int |
     return None, parsed, service_id
 
 
-def counter_week_psu(counter: ServicePoint, when: datetime, tz_name: str) -> str:
+def counter_week_psu(counter: ServicePoint | PostingCounter, when: datetime, tz_name: str) -> str:
     """The cluster of a self-selected response: its counter and local ISO week.
 
     Answers from one counter in one week share staff, queue and conditions, so
@@ -194,58 +267,118 @@ def counter_week_psu(counter: ServicePoint, when: datetime, tz_name: str) -> str
     return f"{counter.code}/{year}-W{week:02d}"
 
 
-def _build(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version_id: int) -> Response:
+# Every rating slot in every row, so the insert compiles to one statement whatever was answered.
+_NO_RATINGS = {slot_column(slot): None for slot in range(1, RATING_SLOTS + 1)}
+_INSERT = Response.__table__.insert()
+
+
+def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version_id: int) -> dict:
+    """The response's column values, with its suspicion flags."""
     now = utcnow()
     submitted_at = _answered_at(sub.answered_at, now)
-    response = Response(
-        uid=uuid.uuid4().hex,
-        nonce=sub.nonce,
-        dossier_key=sub.receipt.dossier_key if sub.receipt else None,
-        version_id=version_id,
-        agency_id=sub.counter.agency_id,
-        service_point_id=sub.counter.id,
-        service_id=service_id,
-        channel=sub.channel,
-        submitted_at=submitted_at,
-        received_at=now,
-        stratum=sub.counter.agency.code,
-        psu=counter_week_psu(sub.counter, submitted_at, current_app.config["TIMEZONE"]),
-        weight=None,
-        verified=sub.receipt is not None,
-        client_hash=sub.client_hash,
-        answers=parsed.answers,
+    row = {
+        "uid": uuid.uuid4().hex,
+        "nonce": sub.nonce,
+        "dossier_key": sub.receipt.dossier_key if sub.receipt else None,
+        "version_id": version_id,
+        "agency_id": sub.counter.agency_id,
+        "service_point_id": sub.counter.id,
+        "service_id": service_id,
+        "channel": sub.channel,
+        "submitted_at": submitted_at,
+        "received_at": now,
+        "stratum": sub.counter.agency.code,
+        "psu": counter_week_psu(sub.counter, submitted_at, current_app.config["TIMEZONE"]),
+        "weight": None,
+        "verified": sub.receipt is not None,
+        "client_hash": sub.client_hash,
+        "answers": parsed.answers,
+        **_NO_RATINGS,
         **parsed.ratings,
-    )
-    flags = suspicion_flags(response, sub.honeypot_filled)
-    response.suspicious = bool(flags)
-    response.flags = ",".join(flags) or None
-    return response
+    }
+    flags = suspicion_flags(SimpleNamespace(**row), sub.honeypot_filled)
+    row["suspicious"] = bool(flags)
+    row["flags"] = ",".join(flags) or None
+    return row
+
+
+def _insert(row: dict) -> int:
+    """Insert one response (a Core statement: the ORM's unit of work cost more than the SQL); its id."""
+    return db.session.connection().execute(_INSERT, row).inserted_primary_key[0]
+
+
+_TURN_LOCK = threading.Lock()
+_TURN_FILES: dict[str, tuple[int, int]] = {}  # lock file path -> (pid, descriptor)
+
+
+def _turn_file(path: str) -> int:
+    pid = os.getpid()
+    opened = _TURN_FILES.get(path)
+    if opened is None or opened[0] != pid:  # not this process's: gunicorn forked after preloading
+        opened = (pid, os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
+        _TURN_FILES[path] = opened
+    return opened[1]
+
+
+@contextlib.contextmanager
+def _write_turn() -> Iterator[None]:
+    """On SQLite, let citizens' writes take turns in a queue rather than in SQLite's busy loop.
+
+    SQLite has one writer at a time; a writer that finds the lock taken sleeps
+    and retries (1, 2, 5 … 100 ms), so under load most of a submission's time
+    was spent asleep while the lock stood free, and the unlucky ones waited
+    seconds. Here the threads of a process queue on a lock, and the processes
+    on an flock(2) of a file next to the database, which the kernel hands to
+    the next waiter as soon as it is released. Only the insert and the commit
+    are inside; SQLite still does its own locking, so other writers (imports,
+    the admin) are safe. PostgreSQL locks rows, and needs none of this.
+    """
+    url = db.engine.url
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        yield
+        return
+    with _TURN_LOCK:
+        descriptor = _turn_file(f"{url.database}.writers")
+        fcntl.flock(descriptor, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(descriptor, fcntl.LOCK_UN)
 
 
 def submit_response(sub: Submission) -> Outcome:
-    """Validate a submission against the version shown and store it once, in one transaction."""
-    if response_stored(sub.nonce):
-        return Outcome("duplicate")
+    """Validate a submission against the version shown and store it once, in one transaction.
+
+    The form's nonce is a unique key: a form sent again (or twice at once) fails the
+    insert, which is then reported as the duplicate it is. No query looks for the
+    nonce beforehand; only the rare unsuccessful outcomes check whether the form
+    was stored already (a resend is thanked even if its version has since changed).
+    """
     failed, parsed, service_id = _check(sub)
+    if failed is None and _dossier_taken(sub.receipt):
+        failed = Outcome("dossier_rated")
     if failed is not None:
-        return failed
-    if _dossier_taken(sub.receipt):
-        return Outcome("dossier_rated")
-    response = _build(sub, parsed, service_id, int(sub.version_id))
-    db.session.add(response)
-    try:
-        db.session.flush()
-        # Read the id before commit: afterwards it would reload the whole row.
-        response_id = response.id
-        # The reports' cells count it in the same transaction (app.services.report_cells).
-        report_cells.add_response(response.version_id, response_id)
-        db.session.commit()
-    except IntegrityError:
-        # A concurrent twin won the race on the nonce or the dossier key.
-        db.session.rollback()
+        return Outcome("duplicate") if response_stored(sub.nonce) else failed
+    row = _row(sub, parsed, service_id, int(sub.version_id))
+    conflict = None
+    with _write_turn():
+        try:
+            response_id = _insert(row)
+            # The reports' cells count it in the same transaction (app.services.report_cells).
+            report_cells.add_response(row["version_id"], response_id)
+            db.session.commit()
+        except IntegrityError as exc:
+            db.session.rollback()
+            conflict = exc
+        except BaseException:
+            db.session.rollback()  # leave SQLite's lock before the turn ends
+            raise
+    if conflict is not None:
+        # This nonce was stored before (a resend, or a concurrent twin won the race),
+        # or the dossier key was taken meanwhile.
         if response_stored(sub.nonce):
             return Outcome("duplicate")
         if _dossier_taken(sub.receipt):
             return Outcome("dossier_rated")
-        raise
+        raise conflict
     return Outcome("stored", response_id=response_id)
