@@ -3,7 +3,13 @@
 import os
 import sys
 
-from .cli import main
+if __name__ == "__main__":
+    # Before numpy loads: OpenBLAS would start a thread per CPU at import (0.03-0.05 s of
+    # start-up, and threads that spin beside pyarrow's parser), for matrix products of a
+    # few columns that it runs on one thread anyway. A value the caller set is kept.
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+from .cli import main  # noqa: E402
 
 if __name__ == "__main__":
     status = main()
