@@ -9,9 +9,9 @@ record in C++, to the same bytes:
   back to the same double, as ``repr`` does; only the layout can differ.
   ``repr`` writes fixed notation for 1e-4 ≤ |x| < 1e16 and always a
   fraction (``100.0``); Arrow leaves the fraction out (``100``) and switches
-  to an exponent at its own thresholds. So a number Arrow wrote without a
-  point gets ``.0``, and every number outside that range, not finite, or
-  written with an exponent is formatted by ``repr`` (or ``null``) instead.
+  to an exponent at its own thresholds. So whole numbers, numbers outside
+  that range or not finite, and any that Arrow wrote with an exponent are
+  formatted by ``repr`` (or ``null``) instead.
 - Texts (group keys, codes, flags) are encoded by :mod:`json` once per
   distinct value.
 
@@ -128,14 +128,12 @@ def _floats(values, pa, pc):
     x = np.ascontiguousarray(values, dtype=np.float64)
     call = pc.call_function
     text = call("cast", [_numbers(x, pa.float64(), pa)], pc.CastOptions(pa.string()))
-    has_point = call("match_substring", [text], pc.MatchSubstringOptions("."))
-    text = call("if_else", [has_point, text,
-                            call("binary_join_element_wise",
-                                 [text, _scalar(".0", pa), _scalar("", pa)])])
     exponent = _bools(call("match_substring", [text], pc.MatchSubstringOptions("e")))
     with np.errstate(invalid="ignore"):
         size = np.abs(x)
-        other = ~np.isfinite(x) | ((size < 1e-4) & (x != 0)) | (size >= 1e16) | exponent
+        # whole numbers too: Arrow writes 100.0 as "100" (they are few)
+        other = (~(size < 1e16) | ((size < 1e-4) & (x != 0)) | (x == np.trunc(x))
+                 | exponent)
     where = np.flatnonzero(other)
     if len(where) == 0:
         return text
