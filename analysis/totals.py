@@ -38,8 +38,6 @@ afterwards, not before.
 
 from __future__ import annotations
 
-import os
-import threading
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -47,6 +45,7 @@ from functools import partial
 import numpy as np
 
 from .errors import AnalysisError
+from .parallel import run, threads_for
 from .spec import IndexSpec
 from .variance import unique_inverse
 
@@ -312,47 +311,9 @@ def totals_from_codes(
                             inv))
         start = stop
     jobs.append(partial(_fill_counts, sums, inv, weight))
-    _run(jobs, n_rows)
+    run(jobs, threads_for(n_rows), lambda: np.empty(n_rows, dtype=np.intp))
     sums["n_any"] = np.bincount(inv, weights=any_element.any(axis=0), minlength=m)
     return _assemble(spec, list(by), list(calibration), labels, cells, sums)
-
-
-#: Rows from which :func:`totals_from_codes` works on two threads.
-PARALLEL_ROWS = 100_000
-
-
-def _run(jobs: list, n_rows: int) -> None:
-    """Call every ``job(scratch)``, on two threads when there are many rows and two CPUs.
-
-    Each thread passes its own scratch buffer of ``n_rows`` intp to its jobs.
-    """
-    threads = 2 if n_rows >= PARALLEL_ROWS and _cpus() > 1 else 1
-    parts = [jobs[i::threads] for i in range(threads)]
-    errors: list[BaseException] = []
-
-    def work(part) -> None:
-        scratch = np.empty(n_rows, dtype=np.intp)
-        try:
-            for job in part:
-                job(scratch)
-        except BaseException as exc:  # re-raised in the calling thread
-            errors.append(exc)
-
-    helpers = [threading.Thread(target=work, args=(part,)) for part in parts[1:]]
-    for t in helpers:
-        t.start()
-    work(parts[0])
-    for t in helpers:
-        t.join()
-    if errors:
-        raise errors[0]
-
-
-def _cpus() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
 
 
 def _fill_element(out, any_element, e, codes, inv, scratch) -> None:

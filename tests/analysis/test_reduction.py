@@ -52,3 +52,46 @@ def test_own_cells_without_psu_hold_each_response():
         np.testing.assert_array_equal(totals.ws[:, j], (weight * (c >= 4))[order])
         np.testing.assert_array_equal(totals.wr[:, j], (weight * c)[order])
         np.testing.assert_array_equal(totals.n_answered[:, j], (c > 0)[order])
+
+
+def _fields(totals):
+    return {k: getattr(totals, k) for k in totals.__dataclass_fields__ if k != "spec"}
+
+
+def test_two_threads_give_the_same_bits(monkeypatch):
+    import analysis.parallel as parallel
+
+    rng = np.random.default_rng(6)
+    spec = IndexSpec("t", 5, frozenset({4, 5}), (ElementSpec("E1", 1.0, ("A", "B", "C")),
+                                                 ElementSpec("E2", 2.0, ("D",))))
+    n = 20_000
+    codes = [rng.integers(0, 6, n).astype(np.int8) for _ in range(4)]
+    weight = rng.uniform(0.5, 2, n)
+    psu, group = rng.integers(0, 300, n).astype(str), rng.integers(0, 7, n).astype(str)
+    out = []
+    for rows in (10**9, 0):
+        monkeypatch.setattr(parallel, "PARALLEL_ROWS", rows)
+        monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+        out.append([_fields(totals_from_codes(codes, spec, weight, psu=psu, by={"g": group})),
+                    _fields(totals_from_codes(codes, spec, weight, by={"g": group}))])
+    for one, two in zip(*out, strict=True):
+        for k in one:
+            a, b = np.asarray(one[k], dtype=object), np.asarray(two[k], dtype=object)
+            assert a.shape == b.shape, k
+            assert all(x == y for x, y in zip(a.ravel(), b.ravel(), strict=True)), k
+
+
+def test_parallel_run_keeps_order_and_raises():
+    import pytest
+
+    from analysis.parallel import run
+
+    assert run([lambda s, i=i: (i, s) for i in range(5)], 2, lambda: "x") == [
+        (i, "x") for i in range(5)]
+    assert run([lambda s: 1], 1) == [1]
+
+    def bad(_):
+        raise ValueError("no")
+
+    with pytest.raises(ValueError, match="no"):
+        run([lambda s: 1, bad, lambda s: 3], 2)
