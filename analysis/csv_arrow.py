@@ -20,10 +20,12 @@ from __future__ import annotations
 
 import codecs
 import mmap
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 
+from .parallel import run, threads_for
 from .spec import IndexSpec
 from .totals import CodedColumn
 
@@ -58,31 +60,34 @@ def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[st
             data = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
     except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
         return None
-    if not _utf8(data) or _hex_prefix(data):
-        return None
     text = [c for c in columns if c not in present and c != "weight"]
     types = {**{c: pa.int8() for c in present}, **{c: pa.dictionary(pa.int32(), pa.string())
                                                     for c in text}}
     if has_weight:
         types["weight"] = pa.float64()
+    options = {
+        # 4 MB blocks instead of 1 MB: a quarter of the chunks to convert afterwards
+        # (0.03 s on 113 MB), still dozens of blocks for the threads to share
+        "read_options": pacsv.ReadOptions(block_size=BLOCK),
+        # quoted free-text answers may hold line breaks; without a quote in the file there
+        # are none, and the parser splits blocks faster (0.15 s of CPU on 1M responses)
+        "parse_options": pacsv.ParseOptions(newlines_in_values=data.find(b'"') >= 0),
+        # only an empty cell is missing (pandas: keep_default_na=False, na_values=[""]);
+        # an empty text cell stays "" so that the checks below see it
+        "convert_options": pacsv.ConvertOptions(include_columns=columns, column_types=types,
+                                                null_values=[""], strings_can_be_null=False),
+    }
+    # the byte checks (0.03 s on 113 MB) run beside the parser, which holds no GIL;
+    # a file of a few hundred kilobytes is already worth the thread
+    jobs = [partial(_parse, pa, pacsv, data, options), partial(_plain, data)]
+    threads = threads_for(len(data))
+    del data
     try:
-        table = pacsv.read_csv(
-            pa.BufferReader(pa.py_buffer(data)),
-            # 4 MB blocks instead of 1 MB: a quarter of the chunks to convert afterwards
-            # (0.03 s on 113 MB), still dozens of blocks for the threads to share
-            read_options=pacsv.ReadOptions(block_size=BLOCK),
-            # quoted free-text answers may hold line breaks; without a quote in the file there
-            # are none, and the parser splits blocks faster (0.15 s of CPU on 1M responses)
-            parse_options=pacsv.ParseOptions(newlines_in_values=data.find(b'"') >= 0),
-            # only an empty cell is missing (pandas: keep_default_na=False, na_values=[""]);
-            # an empty text cell stays "" so that the checks below see it
-            convert_options=pacsv.ConvertOptions(include_columns=columns, column_types=types,
-                                                 null_values=[""], strings_can_be_null=False),
-        ).unify_dictionaries()
+        table, ok = run(jobs, threads)
     except (pa.ArrowException, ValueError):
         return None
-    del data
-    parsed = _columns(table, spec, present, has_weight, keep)  # numpy copies
+    del jobs
+    parsed = _columns(table, spec, present, has_weight, keep) if ok else None  # numpy copies
     del table
     # mimalloc keeps the freed table and parse buffers (200 MB for 1M responses) for
     # reuse that never comes: numpy allocates elsewhere. Hand them back to the OS.
@@ -90,38 +95,65 @@ def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[st
     return parsed
 
 
+def _parse(pa, pacsv, data, options, _):
+    table = pacsv.read_csv(pa.BufferReader(pa.py_buffer(data)), **options)
+    return table.unify_dictionaries()
+
+
+def _plain(data, _) -> bool:
+    """UTF-8 throughout and no hexadecimal prefix anywhere."""
+    return _utf8(data) and not _hex_prefix(data)
+
+
 def _columns(table, spec: IndexSpec, present: list[str], has_weight: bool, keep: list[str]):
+    """The columns as numpy arrays, or None if any fails its check.
+
+    Each column is one job: two threads share them (the copies release the GIL).
+    """
     n = table.num_rows
-    ratings = _rating_matrix(table, spec, present) if n else None
-    if ratings is None:
+    if n == 0:
         return None
-    weight = _weight(table.column("weight")) if has_weight else None
+    ratings = np.empty((len(present), n), dtype=np.int8)
+    jobs = [partial(_rating_row, table.column(c), ratings[j], spec.points)
+            for j, c in enumerate(present)]
+    if has_weight:
+        jobs.append(lambda _: _weight(table.column("weight")))
+    if "survey" in table.column_names:
+        jobs.append(lambda _: _survey_ok(table.column("survey"), spec.code))
+    jobs += [partial(_kept, table.column(c)) for c in keep]
+    done = run(jobs, threads_for(n))
+    if not all(done[:len(present)]):
+        return None
+    done = done[len(present):]
+    weight = done.pop(0) if has_weight else None
     if has_weight and weight is None:
         return None
-    if "survey" in table.column_names:
-        _, labels = _dictionary(table.column("survey"))
-        if labels is None or any(label != spec.code for label in labels):
-            return None
-    kept = {}
-    for c in keep:
-        codes, labels = _dictionary(table.column(c))
-        if labels is None or "" in labels:
-            return None  # an empty cell: the careful reader decides what it means
-        kept[c] = _sorted(codes, labels)
-    return {c: ratings[j] for j, c in enumerate(present)}, weight, kept, n
-
-
-def _rating_matrix(table, spec: IndexSpec, present: list[str]) -> np.ndarray | None:
-    """Ratings as int8, one row per criterion, 0 where empty; None if any is out of range."""
-    ratings = np.empty((len(present), table.num_rows), dtype=np.int8)
-    nulls = 0
-    for j, c in enumerate(present):
-        nulls += _ratings(table.column(c), ratings[j])
-    # empty cells are 0; a 0 anywhere else is a written "0" (or "-0"), which is bad
-    if ratings.size and (ratings.min() < 0 or ratings.max() > spec.points
-                         or np.count_nonzero(ratings) != ratings.size - nulls):
+    if "survey" in table.column_names and not done.pop(0):
         return None
-    return ratings
+    if any(d is None for d in done):
+        return None
+    return ({c: ratings[j] for j, c in enumerate(present)}, weight, dict(zip(keep, done, strict=True)),
+            n)
+
+
+def _rating_row(column, out: np.ndarray, points: int, _) -> bool:
+    """Fill ``out`` with a rating column (0 where empty); False if any value is out of range."""
+    nulls = _ratings(column, out)
+    # empty cells are 0; a 0 anywhere else is a written "0" (or "-0"), which is bad
+    return not out.size or (out.min() >= 0 and out.max() <= points
+                            and np.count_nonzero(out) == out.size - nulls)
+
+
+def _survey_ok(column, code: str) -> bool:
+    _, labels = _dictionary(column)
+    return labels is not None and all(label == code for label in labels)
+
+
+def _kept(column, _) -> CodedColumn | None:
+    codes, labels = _dictionary(column)
+    if labels is None or "" in labels:
+        return None  # an empty cell: the careful reader decides what it means
+    return _sorted(codes, labels)
 
 
 def _weight(column) -> np.ndarray | None:
