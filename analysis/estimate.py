@@ -13,8 +13,8 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from .errors import AnalysisError
-from .intervals import confidence_intervals, effective_n
-from .reporting import ReportingRules, apply_rules
+from .intervals import effective_n, flags_from_masks, interval_bounds
+from .reporting import ReportingRules, rule_masks
 from .totals import PsuTotals
 from .variance import BLOCK, domain_variance, group_sum, unique_inverse
 
@@ -305,37 +305,33 @@ def estimate_indices(
 
 
 def _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration) -> IndexTable:
-    n_stats = len(parts[0][0].codes)
-    group, meas, level, code, est, se, n, lonely = [], [], [], [], [], [], [], []
-    for g in range(totals.n_groups):
-        for lin, s, lon in parts:
-            group += [g] * n_stats
-            meas += [lin.measure] * n_stats
-            level += list(lin.levels)
-            code += list(lin.codes)
-            est.append(lin.estimate[g])
-            se.append(s[g])
-            n.append(lin.n[g])
-            lonely += [bool(lon[g])] * n_stats
-    group = np.array(group, dtype=np.int64)
-    p, se, n = np.concatenate(est), np.concatenate(se), np.concatenate(n)
-    se = np.where(np.isfinite(p), se, np.nan)
+    n_stats, n_groups = len(parts[0][0].codes), totals.n_groups
+    # records run group by group, then measure by measure, then statistic by statistic
+    meas = [lin.measure for lin, _, _ in parts for _ in range(n_stats)] * n_groups
+    level = [v for lin, _, _ in parts for v in lin.levels] * n_groups
+    code = [v for lin, _, _ in parts for v in lin.codes] * n_groups
+    group = np.repeat(np.arange(n_groups, dtype=np.int64), len(parts) * n_stats)
+    p = np.concatenate([lin.estimate for lin, _, _ in parts], axis=1).ravel()
+    se = np.concatenate([s for _, s, _ in parts], axis=1).ravel()
+    n = np.concatenate([lin.n for lin, _, _ in parts], axis=1).ravel()
+    lonely = np.repeat(np.stack([np.asarray(lon, dtype=bool) for _, _, lon in parts], axis=1),
+                       n_stats)
+    finite = np.isfinite(p)
+    se = np.where(finite, se, np.nan)
     df = df_g[group]
-    ci = confidence_intervals(p, se, df, n, ci_level, ci_method)
+    low, high, masks = interval_bounds(p, se, df, n, ci_level, ci_method)
     n_eff = effective_n(p, se)
     with np.errstate(divide="ignore", invalid="ignore"):
         deff = n / n_eff
         cv = se / p
-    flags = [list(f) for f in ci.flags]
-    for i in np.flatnonzero(~np.isfinite(p)):
-        flags[i].append("empty")
-    for i in np.flatnonzero(np.array(lonely) & np.isfinite(p)):
-        flags[i].append("lonely-psu")
-    suppressed = apply_rules(rules, n, cv, flags)
+    rule = rule_masks(rules, n, cv)
+    suppressed = rule[0][1] | rule[1][1]
+    flags = flags_from_masks([*masks, ("empty", ~finite), ("lonely-psu", lonely & finite), *rule],
+                             p.size)
     if rules.suppress:
         p, se = np.where(suppressed, np.nan, p), np.where(suppressed, np.nan, se)
-        ci.low[suppressed] = np.nan
-        ci.high[suppressed] = np.nan
+        low[suppressed] = np.nan
+        high[suppressed] = np.nan
     meta = {"questionnaire": totals.spec.code, "ci_level": ci_level, "ci_method": ci_method,
             "rules": rules.as_dict(),
             "variance": "Taylor linearisation; PSUs with replacement within strata; domains "
@@ -349,7 +345,7 @@ def _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration) -> I
     keys = tuple(totals.group_key(g) for g in range(totals.n_groups))
     return IndexTable(
         by=totals.by, keys=keys, group=group, measure=tuple(meas), level=tuple(level),
-        code=tuple(code), estimate=100 * p, se=100 * se, ci_low=100 * ci.low,
-        ci_high=100 * ci.high, n=n, df=df, n_eff=n_eff, deff=deff, cv=cv,
-        flags=tuple(tuple(f) for f in flags), suppressed=suppressed, meta=meta,
+        code=tuple(code), estimate=100 * p, se=100 * se, ci_low=100 * low,
+        ci_high=100 * high, n=n, df=df, n_eff=n_eff, deff=deff, cv=cv,
+        flags=tuple(flags), suppressed=suppressed, meta=meta,
     )

@@ -13,7 +13,8 @@ import numpy as np
 from .errors import AnalysisError
 from .student_t import t_quantile
 
-__all__ = ["CI_METHODS", "Intervals", "confidence_intervals", "effective_n"]
+__all__ = ["CI_METHODS", "Intervals", "confidence_intervals", "effective_n", "flags_from_masks",
+           "interval_bounds"]
 
 
 def _special():
@@ -136,6 +137,12 @@ def confidence_intervals(
     statistical inference. *JASA* 22, 209–212.
     Lumley, T. (2024). ``survey::svyciprop``, R package ``survey`` 4.x.
     """
+    low, high, masks = interval_bounds(p, se, df, n, level, method)
+    return Intervals(low, high, [list(f) for f in flags_from_masks(masks, np.size(low))])
+
+
+def interval_bounds(p, se, df, n, level: float = 0.95, method: str = "logit"):
+    """:func:`confidence_intervals` as (low, high, [(flag, mask), ...]), flags not yet per record."""
     if method not in CI_METHODS:
         raise AnalysisError(f"unknown ci method {method!r}; use one of {', '.join(CI_METHODS)}")
     if not 0 < level < 1:
@@ -162,9 +169,21 @@ def confidence_intervals(
     low[zero_se], high[zero_se] = p[zero_se], p[zero_se]
     wide = low_df | few
     low[wide], high[wide] = 0.0, 1.0
-    flags = [[] for _ in range(p.size)]
-    for name, mask in (("se=0", zero_se & ~wide), ("df<1", low_df), ("n<2", few & ~low_df),
-                       ("p=0", ~empty & (p <= 0)), ("p=100", ~empty & (p >= 1))):
-        for i in np.flatnonzero(mask):
-            flags[i].append(name)
-    return Intervals(low, high, flags)
+    masks = [("se=0", zero_se & ~wide), ("df<1", low_df), ("n<2", few & ~low_df),
+             ("p=0", ~empty & (p <= 0)), ("p=100", ~empty & (p >= 1))]
+    return low, high, masks
+
+
+def flags_from_masks(masks, size: int) -> list[tuple[str, ...]]:
+    """Per record, the names of the masks that hold for it, in the order of ``masks``.
+
+    Records with the same flags share one tuple: building a list per record
+    cost 0.03 s for 31,000 records, nearly all of them without a flag.
+    """
+    code = np.zeros(size, dtype=np.int64)
+    for bit, (_, mask) in enumerate(masks):
+        code |= np.asarray(mask, dtype=np.int64) << bit
+    names = [name for name, _ in masks]
+    lookup = {c: tuple(name for b, name in enumerate(names) if c >> b & 1)
+              for c in np.unique(code).tolist()}
+    return list(map(lookup.__getitem__, code.tolist()))

@@ -8,7 +8,7 @@ import numpy as np
 
 from .errors import AnalysisError
 
-__all__ = ["ReportingRules", "apply_rules"]
+__all__ = ["ReportingRules", "apply_rules", "rule_masks"]
 
 
 @dataclass(frozen=True)
@@ -46,14 +46,19 @@ class ReportingRules:
         return {"min_n": self.min_n, "max_cv": self.max_cv, "suppress": self.suppress}
 
 
-def apply_rules(rules: ReportingRules, n: np.ndarray, cv: np.ndarray,
-                flags: list[list[str]]) -> np.ndarray:
-    """Append rule flags in place to ``flags``; return which records fail a rule."""
+def rule_masks(rules: ReportingRules, n: np.ndarray, cv: np.ndarray) -> list[tuple[str, np.ndarray]]:
+    """The rule flags and, for each, which records it marks: n below min_n, then CV above max_cv."""
     few = np.asarray(n) < rules.min_n
     with np.errstate(invalid="ignore"):
         noisy = np.isfinite(cv) & (np.asarray(cv) > rules.max_cv)
-    for i in np.flatnonzero(few):
-        flags[i].append(f"n<{rules.min_n}")
-    for i in np.flatnonzero(noisy):
-        flags[i].append(f"cv>{rules.max_cv:g}")
-    return few | noisy
+    return [(f"n<{rules.min_n}", few), (f"cv>{rules.max_cv:g}", noisy)]
+
+
+def apply_rules(rules: ReportingRules, n: np.ndarray, cv: np.ndarray,
+                flags: list[list[str]]) -> np.ndarray:
+    """Append rule flags in place to ``flags``; return which records fail a rule."""
+    masks = rule_masks(rules, n, cv)
+    for name, mask in masks:
+        for i in np.flatnonzero(mask):
+            flags[i].append(name)
+    return masks[0][1] | masks[1][1]

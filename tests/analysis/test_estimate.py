@@ -192,3 +192,12 @@ def test_rank_is_reproducible_with_a_seeded_generator(designed, ref_spec):
     b = rank_groups(totals, "OVERALL", np.random.default_rng(7), draws=500)
     assert (a.rank_low == b.rank_low).all() and (a.rank_high == b.rank_high).all()
     assert list(a.rank) == list(np.argsort(np.argsort(-a.estimate)) + 1)
+
+
+def test_flags_from_masks_keep_the_order_of_the_masks():
+    from analysis.intervals import flags_from_masks
+
+    masks = [("a", np.array([1, 0, 1, 0], bool)), ("b", np.array([0, 0, 1, 1], bool)),
+             ("c", np.array([1, 0, 0, 1], bool))]
+    assert flags_from_masks(masks, 4) == [("a", "c"), (), ("a", "b"), ("b", "c")]
+    assert flags_from_masks([], 2) == [(), ()]
