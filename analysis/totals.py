@@ -238,6 +238,9 @@ def _cell_index(by_cols, calib_cols, stratum, psu, n_rows):
     c, c_labels = _codes(calib_cols, n_rows)
     p, psu_stratum = _design_codes(stratum, psu, n_rows)
     n_p, n_c = len(psu_stratum), int(c.max(initial=-1)) + 1
+    nested = _nested_cells(g, p, n_p) if psu is not None and not calib_cols else None
+    if nested is not None:
+        return (*nested, g_labels, c_labels, psu_stratum)
     key = (g * max(n_p, 1) + p) * max(n_c, 1) + c
     uniq, inv = _dense_unique(key, (int(g.max(initial=0)) + 1) * max(n_p, 1) * max(n_c, 1))
     cells = {
@@ -246,6 +249,27 @@ def _cell_index(by_cols, calib_cols, stratum, psu, n_rows):
         "cell_psu": (uniq // max(n_c, 1)) % max(n_p, 1),
     }
     return inv, cells, g_labels, c_labels, psu_stratum
+
+
+def _nested_cells(g: np.ndarray, p: np.ndarray, n_p: int):
+    """The cells when every PSU lies in one group (PSUs nested in agencies), else None.
+
+    Then the cells are the PSUs, ordered by group and PSU code as the dense
+    unique of (group, PSU) orders them: the same cells from a scatter and
+    three gathers (the unique of 10⁷ possible keys took 0.015 s).
+    """
+    if n_p == 0:
+        return None
+    group_of = np.zeros(n_p, dtype=np.int64)
+    group_of[p] = g
+    if not np.array_equal(group_of[p], g):
+        return None
+    order = np.argsort(group_of, kind="stable")
+    cell_of = np.empty(n_p, dtype=np.int64)
+    cell_of[order] = np.arange(n_p)
+    cells = {"cell_calib": np.zeros(n_p, dtype=np.int64), "cell_group": group_of[order],
+             "cell_psu": order.astype(np.int64)}
+    return cell_of[p], cells
 
 
 def _assemble(spec, by, calib, labels, cells, sums) -> PsuTotals:

@@ -95,3 +95,24 @@ def test_parallel_run_keeps_order_and_raises():
 
     with pytest.raises(ValueError, match="no"):
         run([lambda s: 1, bad, lambda s: 3], 2)
+
+
+def test_nested_psus_give_the_cells_of_the_dense_unique(monkeypatch):
+    import analysis.totals as totals_module
+
+    rng = np.random.default_rng(7)
+    n = 5000
+    group = rng.integers(0, 30, n)
+    week = rng.integers(0, 4, n)
+    psu = np.char.add(np.char.add("A", group.astype(str)), week.astype(str))  # nested in group
+    stratum = (group % 5).astype(str)
+    cols = ([group.astype(str)], [], stratum, psu, n)
+    fast = totals_module._cell_index(*cols)
+    assert totals_module._nested_cells(np.array([0, 1]), np.array([0, 0]), 1) is None  # not nested
+    monkeypatch.setattr(totals_module, "_nested_cells", lambda g, p, n_p: None)
+    slow = totals_module._cell_index(*cols)
+    np.testing.assert_array_equal(fast[0], slow[0])
+    for k in ("cell_calib", "cell_group", "cell_psu"):
+        np.testing.assert_array_equal(fast[1][k], slow[1][k])
+        assert fast[1][k].dtype == slow[1][k].dtype
+    np.testing.assert_array_equal(fast[4], slow[4])
