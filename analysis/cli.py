@@ -251,8 +251,11 @@ def _write(args, records, meta: dict) -> None:
     fast = isinstance(records, IndexTable)
     if args.format == "json" and fast:
         meta_text = json.dumps(meta, ensure_ascii=False, allow_nan=False)
-        text = f'{{"results": {records.results_json()}, "meta": {meta_text}}}\n'
-    elif args.format == "json":
+        # in pieces: the records are Arrow's buffer, written without a copy
+        _write_bytes(args.output, [b'{"results": ', *records.results_json_chunks(),
+                                   f', "meta": {meta_text}}}\n'.encode()])
+        return
+    if args.format == "json":
         text = json.dumps({"results": records, "meta": meta}, ensure_ascii=False,
                           allow_nan=False) + "\n"
     else:
@@ -261,6 +264,20 @@ def _write(args, records, meta: dict) -> None:
         Path(args.output).write_text(text, encoding="utf-8")
     else:
         sys.stdout.write(text)
+
+
+def _write_bytes(output: str | None, chunks: list) -> None:
+    if output:
+        with open(output, "wb") as f:
+            f.writelines(chunks)
+        return
+    out = getattr(sys.stdout, "buffer", None)
+    if out is None:  # a text-only stream (tests, embedding)
+        sys.stdout.write(b"".join(chunks).decode("utf-8"))
+        return
+    sys.stdout.flush()
+    out.writelines(chunks)
+    out.flush()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -198,10 +198,14 @@ class IndexTable:
         (:mod:`analysis.json_arrow`, 0.05 s for 31,000 records); otherwise
         :meth:`results_json_python` does, several times faster than ``json.dumps``.
         """
-        from .json_arrow import results_json
+        return b"".join(self.results_json_chunks()).decode("utf-8")
 
-        text = results_json(self)
-        return text if text is not None else self.results_json_python()
+    def results_json_chunks(self) -> list:
+        """:meth:`results_json` in UTF-8, as pieces (bytes or memoryview) to write in order."""
+        from .json_arrow import results_json_chunks
+
+        chunks = results_json_chunks(self)
+        return chunks if chunks is not None else [self.results_json_python().encode("utf-8")]
 
     def results_json_python(self) -> str:
         """:meth:`results_json` in Python (0.2 s for 31,000 records)."""

@@ -28,15 +28,31 @@ import json
 
 import numpy as np
 
-__all__ = ["results_json"]
+from .parallel import run, threads_for
 
-#: Number fields of a record, in output order, and the keys before them.
-NUMBERS = ("estimate", "se", "ci_low", "ci_high")
-LATER_NUMBERS = ("n_eff", "deff", "cv")
+__all__ = ["results_json", "results_json_chunks"]
+
+#: The fields of a record in output order (FORMATS.md §4 and the extension keys).
+FIELDS = ("by", "level", "code", "measure", "estimate", "se", "ci_low", "ci_high", "n", "df",
+          "n_eff", "deff", "cv", "flags", "suppressed")
+TEXTS = ("level", "code", "measure")
+NUMBERS = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff", "cv")
+INTEGERS = ("n", "df")
+#: Records from which the columns are worth a second thread.
+JSON_ROWS = 10_000
 
 
 def results_json(table) -> str | None:
     """``table.records()`` as a JSON array, byte for byte ``IndexTable.results_json``; or None."""
+    chunks = results_json_chunks(table)
+    return None if chunks is None else b"".join(chunks).decode("utf-8")
+
+
+def results_json_chunks(table) -> list | None:
+    """:func:`results_json` as UTF-8 pieces (bytes or memoryview) to write in order; or None.
+
+    The middle piece is Arrow's buffer itself: writing it costs no copy.
+    """
     try:
         import pyarrow as pa
         from pyarrow import _compute as pc
@@ -48,28 +64,27 @@ def results_json(table) -> str | None:
         return None
 
 
-def _encode(table, pa, pc) -> str:
+def _encode(table, pa, pc) -> list:
     call = pc.call_function
     n = len(table.group)
     if n == 0:
-        return "[]"
+        return [b"[]"]
     keys = _strings([json.dumps(k, ensure_ascii=False) for k in table.keys], pa)
-    parts = [
-        '{"by": ', call("array_take", [keys, _numbers(table.group, pa.int64(), pa)]),
-        ', "level": ', _texts(table.level, pa, pc), ', "code": ', _texts(table.code, pa, pc),
-        ', "measure": ', _texts(table.measure, pa, pc),
-    ]
-    for name in NUMBERS:
-        parts += [f', "{name}": ', _floats(getattr(table, name), pa, pc)]
-    parts += [', "n": ', _ints(table.n, pa, pc), ', "df": ', _ints(table.df, pa, pc)]
-    for name in LATER_NUMBERS:
-        parts += [f', "{name}": ', _floats(getattr(table, name), pa, pc)]
-    parts += [', "flags": ', _texts(table.flags, pa, pc, lambda f: json.dumps(list(f))),
-              ', "suppressed": ',
-              call("array_take", [_strings(["false", "true"], pa),
-                                  _numbers(np.asarray(table.suppressed, dtype=np.int8),
-                                           pa.int8(), pa)]),
-              "}, "]
+    suppressed = _numbers(np.asarray(table.suppressed, dtype=np.int8), pa.int8(), pa)
+    # one job per column; Arrow's kernels release the GIL, so two threads share them
+    columns = {
+        "by": _job(call, "array_take", [keys, _numbers(table.group, pa.int64(), pa)]),
+        **{name: _job(_texts, getattr(table, name), pa, pc) for name in TEXTS},
+        **{name: _job(_floats, getattr(table, name), pa, pc) for name in NUMBERS},
+        **{name: _job(_ints, getattr(table, name), pa, pc) for name in INTEGERS},
+        "flags": _job(_texts, table.flags, pa, pc, lambda f: json.dumps(list(f))),
+        "suppressed": _job(call, "array_take", [_strings(["false", "true"], pa), suppressed]),
+    }
+    done = dict(zip(columns, run(list(columns.values()), threads_for(n, JSON_ROWS)), strict=True))
+    parts = []
+    for name in FIELDS:
+        parts += [f', "{name}": ' if parts else f'{{"{name}": ', done[name]]
+    parts.append("}, ")
     literals = [p for p in parts if isinstance(p, str)]
     scalars = dict(zip(literals, _strings(literals, pa), strict=True))
     args = [scalars[p] if isinstance(p, str) else p for p in parts]
@@ -77,8 +92,12 @@ def _encode(table, pa, pc) -> str:
     offsets = np.frombuffer(joined.buffers()[1], dtype=np.int32, count=n + 1,
                             offset=4 * joined.offset)
     # every record ends in ", ": the last one is dropped
-    body = memoryview(joined.buffers()[2])[offsets[0]:offsets[-1] - 2]
-    return "[" + str(body, "utf-8") + "]"
+    return [b"[", memoryview(joined.buffers()[2])[offsets[0]:offsets[-1] - 2], b"]"]
+
+
+def _job(function, *args):
+    """A job for :func:`analysis.parallel.run`: ``function(*args)``."""
+    return lambda _: function(*args)
 
 
 # Neither pa.array() nor pa.scalar(): on any input they first ask whether pandas is

@@ -18,9 +18,9 @@ __all__ = ["PARALLEL_ROWS", "run", "threads_for"]
 PARALLEL_ROWS = 100_000
 
 
-def threads_for(n_rows: int) -> int:
-    """2 for large inputs on a machine with two or more CPUs for this process, else 1."""
-    return 2 if n_rows >= PARALLEL_ROWS and _cpus() > 1 else 1
+def threads_for(n_rows: int, minimum: int = PARALLEL_ROWS) -> int:
+    """2 from ``minimum`` rows on a machine with two or more CPUs for this process, else 1."""
+    return 2 if n_rows >= minimum and _cpus() > 1 else 1
 
 
 def _cpus() -> int:
