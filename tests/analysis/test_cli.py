@@ -164,3 +164,19 @@ def test_codes_that_look_like_numbers_stay_text(run_cli, tmp_path, results):
                                    str(results / "ref-survey.yaml"), "--by", "agency")
     assert status == 0, err
     assert {r["by"]["agency"] for r in payload["results"]} == {"007", "010"}
+
+
+def test_json_bytes_same_on_stdout_file_and_text_stream(tmp_path, capsys, monkeypatch, results):
+    import io
+
+    args = ["indices", str(results / "designed.csv"), "--questionnaire",
+            str(results / "ref-survey.yaml"), "--by", "agency"]
+    out = tmp_path / "o.json"
+    assert main([*args, "--output", str(out)]) == 0
+    assert main(args) == 0
+    to_stdout = capsys.readouterr().out
+    text = io.StringIO()
+    monkeypatch.setattr(sys, "stdout", text)
+    assert main(args) == 0
+    assert out.read_text(encoding="utf-8") == to_stdout == text.getvalue()
+    assert to_stdout.endswith("}\n") and json.loads(to_stdout)["results"]
