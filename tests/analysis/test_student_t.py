@@ -46,3 +46,12 @@ def test_intervals_beyond_99_9_percent_still_use_scipy():
     t = special.stdtrit(12.0, 1 - 0.0001 / 2)
     np.testing.assert_allclose([ci.low[0], ci.high[0]], [0.8 - t * 0.02, 0.8 + t * 0.02],
                                rtol=1e-15)
+
+
+def test_normal_quantile_is_statistics_inv_cdf():
+    from statistics import NormalDist
+
+    from analysis.student_t import _normal_quantile
+
+    for p in (0.5000001, 0.75, 0.95, 0.975, 0.995, 0.9995, 0.999999):
+        assert _normal_quantile(p) == NormalDist().inv_cdf(p)
