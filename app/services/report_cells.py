@@ -137,7 +137,8 @@ def add_response(version_id: int, response_id: int, questionnaire: Questionnaire
         statement = _one_response_statement(version_id, questionnaire or _questionnaire(version_id))
         with _ONE_LOCK:
             _ONE[key] = statement
-    db.session.execute(statement, {"response_id": response_id})
+    # On the session's connection: the ORM layer of session.execute adds nothing for SQL text.
+    db.session.connection().execute(statement, {"response_id": response_id})
 
 
 def add_responses(version_id: int, where, questionnaire: Questionnaire | None = None) -> None:
@@ -195,6 +196,36 @@ def ensure_built(version_id: int) -> bool:
     return True
 
 
+def _plain_rows(query) -> list[tuple]:
+    """The driver's plain tuples: SQLAlchemy's row processing cost more than the query."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # psycopg's binary format: numbers arrive as numbers, not as text to parse (a third faster).
+        compiled = query.compile(dialect=connection.dialect)
+        with connection.connection.driver_connection.cursor(binary=True) as cursor:
+            cursor.execute(str(compiled), compiled.params)
+            return cursor.fetchall()
+    result = connection.execute(query)
+    rows = result.cursor.fetchall()
+    result.close()
+    return rows
+
+
+def _plain_rows(query) -> list[tuple]:
+    """The driver's plain tuples: SQLAlchemy's row processing cost more than the query."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # psycopg's binary format: numbers arrive as numbers, not as text to parse (a third faster).
+        compiled = query.compile(dialect=connection.dialect)
+        with connection.connection.driver_connection.cursor(binary=True) as cursor:
+            cursor.execute(str(compiled), compiled.params)
+            return cursor.fetchall()
+    result = connection.execute(query)
+    rows = result.cursor.fetchall()
+    result.close()
+    return rows
+
+
 def cells_table(
     version_id: int,
     questionnaire: Questionnaire,
@@ -213,6 +244,33 @@ def cells_table(
     in the design, so variances are domain variances. Without `rating_sums` the
     K__wr columns (only the mean-score measure reads them) are zeros, not read.
     """
+    sources = _sources(questionnaire, weighted, rating_sums)
+    columns = list(dict.fromkeys(sources.values()))
+    read = _read_cells(version_id, columns, and_(ReportCell.version_id == version_id, *where), domain)
+    if read is None:
+        empty = {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
+        return {**empty, "inside": np.array([], dtype=bool)}
+    keys, inside, values, order = read
+    first, group, n_groups = _cell_groups(keys, inside)
+    if n_groups < len(group):
+        # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
+        values = _group_sums(values, group, n_groups)
+    table: dict[str, np.ndarray] = {
+        "agency": np.asarray(keys[0], dtype=np.int64)[first],
+        **{name: keys[i][first] for i, name in enumerate(_KEYS) if i},
+        "inside": inside[first],
+    }
+    position = {column: i for i, column in enumerate(order)}
+    for name, column in sources.items():
+        table[name] = values[:, position[column]]
+    if not rating_sums:
+        zeros = np.zeros(n_groups)
+        table |= {f"{code}__wr": zeros for code in questionnaire.likert_codes()}
+    return table
+
+
+def _sources(questionnaire: Questionnaire, weighted: bool, rating_sums: bool) -> dict[str, str]:
+    """Each column of the aggregate table and the cell column it is read from."""
     slots = rating_slots(questionnaire)
     prefix = "w" if weighted else ""
     sources = {"n": "n", "w": "w" if weighted else "n"}
@@ -224,32 +282,89 @@ def cells_table(
             sources[f"{code}__wr"] = f"{prefix}r{slot}"
     sources |= {f"{element}__n": column for element, column in element_columns(questionnaire).items()}
     sources["OVERALL__n"] = "any_answered"
-    columns = list(dict.fromkeys(sources.values()))
-    inside = case((and_(*domain), 1), else_=0) if domain else literal(1)
-    query = (select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, inside,
-                    *(_CELLS.c[name] for name in columns))
-             .where(and_(ReportCell.version_id == version_id, *where)))
-    # The driver's plain tuples: SQLAlchemy's row processing cost more than the query.
-    result = db.session.connection().execute(query)
-    rows = result.cursor.fetchall()
-    result.close()
+    return sources
+
+
+# Bits per count when several counts travel in one 64-bit integer (see _read_cells).
+_PACK_LIMIT = 63
+
+
+def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, packed: bool = True):
+    """The cells' keys, `inside`, the columns' values as one float matrix and their order (None: no cell).
+
+    Reading a value costs the database and the driver about the same whatever it
+    holds, so the time goes with the number of columns. Counts (answered,
+    satisfied without weights, elements' n) are at most the cell's n, which is at
+    most the largest response id: several of them travel in one integer, numpy
+    splits them again. The cell's own n comes plain and proves the width was wide
+    enough; if not (ids reused or reset), the cells are read again unpacked.
+    """
+    counts = [c for c in columns if c != "n" and isinstance(_CELLS.c[c].type, Integer)]
+    width = (2 * _count_bound() + 1).bit_length() if packed else 0
+    per = _PACK_LIMIT // width if width else 1
+    if per < 2:
+        counts, per = [], 1
+    plain = [c for c in columns if c not in counts]
+    groups = [counts[i:i + per] for i in range(0, len(counts), per)]
+    packs = [_packed(group, width) for group in groups]
+    inside = [case((and_(*domain), 1), else_=0)] if domain else []
+    query = select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, *inside,
+                   *(_CELLS.c[c] for c in plain), *packs).where(where)
+    rows = _plain_rows(query)
     if not rows:
-        empty = {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
-        return {**empty, "inside": np.array([], dtype=bool)}
+        return None
     everything = np.array(rows, dtype=object)
-    keys = pd.DataFrame(everything[:, :5], columns=[*_KEYS, "inside"])
-    sums = pd.DataFrame(everything[:, 5:].astype(float), columns=columns)
-    # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
-    grouped = sums.groupby([keys[k] for k in (*_KEYS, "inside")], sort=False).sum()
-    index = grouped.index
-    table: dict[str, np.ndarray] = {
-        "agency": index.get_level_values(0).to_numpy(dtype=np.int64),
-        **{k: index.get_level_values(i).to_numpy(dtype=object) for i, k in enumerate(_KEYS) if i},
-        "inside": index.get_level_values(4).to_numpy(dtype=np.int64) == 1,
-    }
-    for name, column in sources.items():
-        table[name] = grouped[column].to_numpy(dtype=float)
-    if not rating_sums:
-        zeros = np.zeros(len(index))
-        table |= {f"{code}__wr": zeros for code in questionnaire.likert_codes()}
-    return table
+    lead, middle = 4 + len(inside), 4 + len(inside) + len(plain)
+    # Column-major: analysis reads the table column by column (a strided column costs a cache miss a value).
+    values = np.empty((len(rows), len(columns)), order="F")
+    values[:, :len(plain)] = everything[:, lead:middle].astype(float)
+    n = values[:, plain.index("n")]
+    if groups and (n.max() >= 1 << width or n.min() < 0):
+        return _read_cells(version_id, columns, where, domain, packed=False)
+    if groups:
+        packed_values = everything[:, middle:].astype(np.int64)
+        mask, at = (1 << width) - 1, len(plain)
+        for i, group in enumerate(groups):
+            for j in range(len(group)):
+                values[:, at] = (packed_values[:, i] >> (width * j)) & mask
+                at += 1
+    flags = everything[:, 4] == 1 if inside else np.ones(len(rows), dtype=bool)
+    return [everything[:, i] for i in range(4)], flags, values, plain + counts
+
+
+def _count_bound() -> int:
+    """No cell counts more responses than the largest response id (read from the primary key's index)."""
+    return db.session.scalar(select(func.max(Response.id))) or 0
+
+
+def _packed(columns: list[str], width: int):
+    """c0 + c1·2^width + c2·2^(2·width) + …, the constants inline (no bound parameter to type)."""
+    expression = _CELLS.c[columns[0]]
+    for j, column in enumerate(columns[1:], start=1):
+        expression = expression + _CELLS.c[column] * literal_column(str(1 << (width * j)))
+    return expression
+
+
+def _cell_groups(keys: list[np.ndarray], inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of one agency × month × stratum × PSU × inside: (each group's first row, each row's group, count).
+
+    Groups are numbered in the order they first appear (as pandas' groupby(sort=False) did).
+    """
+    group = inside.astype(np.int64)
+    size = 2
+    for key in keys:
+        codes, uniques = pd.factorize(key)
+        # Re-densified after every key, so the combined code stays below rows² (no overflow).
+        group, combined = pd.factorize(group * len(uniques) + codes)
+        size = len(combined)
+    # Numbered by first appearance, a group's first row is where the running maximum grows.
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = group[1:] > np.maximum.accumulate(group)[:-1]
+    return np.flatnonzero(new), group, size
+
+
+def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums per group, adding each group's rows in table order."""
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(n_groups))
+    return np.asfortranarray(np.add.reduceat(values[order], starts, axis=0))
