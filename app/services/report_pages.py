@@ -302,8 +302,7 @@ def _unit_changes(scope: Scope, unit_memo: dict, units: list[int]):
 
     def compute():
         domains = _domains(scope, scope.design, label_of)
-        present = {r["by"]["group"] for r in rs.estimate(domains, scope.filters)
-                   if r["code"] == "OVERALL" and r["n"]}
+        present = rs.answered_groups(domains)  # which units have both periods; no estimate needed
         pairs = [(f"{u}|cur", f"{u}|prev") for u in units if {f"{u}|cur", f"{u}|prev"} <= present]
         codes = (*(e.code for e in scope.design.spec.elements), "OVERALL")
         diffs = rs.pairwise(domains, scope.filters, pairs, codes)
