@@ -351,7 +351,9 @@ def _fill_element(out, any_element, e, codes, inv, scratch) -> None:
     for code in codes[1:]:
         np.bitwise_or(either, code, out=either)
     np.greater(either, 0, out=any_element[e])
-    out[:, e] = np.bincount(inv, weights=any_element[e], minlength=len(out))
+    # counted as (cell, answered) pairs: an integer bincount, not one over the flags as floats
+    key = np.add(np.multiply(inv, 2, out=scratch), any_element[e], out=scratch)
+    out[:, e] = np.bincount(key, minlength=2 * len(out))[1::2]
 
 
 def _fill_counts(sums, inv, weight, scratch) -> None:
