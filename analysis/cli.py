@@ -62,23 +62,36 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument("--output", help="output file (default: standard output)")
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of ``python -m analysis``."""
+def build_parser(command: str | None = None) -> argparse.ArgumentParser:
+    """The argument parser of ``python -m analysis``.
+
+    With ``command`` only that subcommand gets its options (the others keep
+    their name and help): building all three took longer than the parsing.
+    """
     parser = argparse.ArgumentParser(prog="python -m analysis", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
-    _common(sub.add_parser("indices", help="criterion, element and overall indices"))
-    cmp = sub.add_parser("compare", help="differences between groups or periods")
-    _common(cmp)
+    helps = {"indices": "criterion, element and overall indices",
+             "compare": "differences between groups or periods",
+             "rank": "ranking with rank intervals"}
+    for name, text in helps.items():
+        p = sub.add_parser(name, help=text)
+        if command in (None, name):
+            _common(p)
+            {"indices": lambda p: None, "compare": _compare_options, "rank": _rank_options}[name](p)
+    return parser
+
+
+def _compare_options(cmp: argparse.ArgumentParser) -> None:
     cmp.add_argument("--groups", action="append", default=[], metavar="A:B",
                      help="compare group A with group B (repeat); labels join --by values with ','")
     cmp.add_argument("--against-all", action="store_true", help="each group minus the whole")
     cmp.add_argument("--trend", action="store_true", help="consecutive groups (periods)")
-    rank = sub.add_parser("rank", help="ranking with rank intervals")
-    _common(rank)
+
+
+def _rank_options(rank: argparse.ArgumentParser) -> None:
     rank.add_argument("--code", default="OVERALL", help="statistic to rank on")
     rank.add_argument("--draws", type=int, default=2000)
     rank.add_argument("--seed", type=int, default=20170101)
-    return parser
 
 
 def _margins(args) -> list[tuple[Margin, str]]:
@@ -282,7 +295,9 @@ def _write_bytes(output: str | None, chunks: list) -> None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    command = argv[0] if argv and argv[0] in ("indices", "compare", "rank") else None
+    args = build_parser(command).parse_args(argv)
     run = {"indices": _indices, "compare": _compare, "rank": _rank}[args.command]
     try:
         records, meta = run(args)
