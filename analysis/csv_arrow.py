@@ -2,16 +2,16 @@
 
 pandas' C engine parses on one core and goes through float64 and NaN for
 every rating. Most files are valid, so the command line reads them here
-first: pyarrow parses on every core, ratings as their bytes and text as
-dictionary codes, and whole-array tests check and convert the result.
+first: pyarrow parses on every core, straight into int8 ratings and
+dictionary-coded text, and whole-array tests check the result.
 
 This reader only ever says "valid, here are the columns" or "not sure"
 (None). On None the caller re-reads the file with the careful reader
 (:mod:`analysis.csv_pandas`), which names file, row and column of each bad
 cell. So it declines anything pandas might read differently, not only bad
-values: a cell pyarrow cannot convert, an empty text cell, a rating that is
-not one digit (" 4", "+4", "0x4"), bytes that are not UTF-8 even in a column
-the indices do not use (pandas refuses those files). What it accepts, it reads to the same codes,
+values: a cell pyarrow cannot convert, an empty text cell, a rating written
+in hexadecimal, bytes that are not UTF-8 even in a column the indices do not
+use (pandas refuses those files). What it accepts, it reads to the same codes,
 weights and labels as the careful reader, so the output does not depend on
 the path taken.
 """
@@ -61,8 +61,8 @@ def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[st
     except (OSError, ValueError):  # ValueError: an empty file cannot be mapped
         return None
     text = [c for c in columns if c not in present and c != "weight"]
-    types = {**{c: pa.binary() for c in present}, **{c: pa.dictionary(pa.int32(), pa.string())
-                                                      for c in text}}
+    types = {**{c: pa.int8() for c in present}, **{c: pa.dictionary(pa.int32(), pa.string())
+                                                    for c in text}}
     if has_weight:
         types["weight"] = pa.float64()
     options = {
@@ -81,7 +81,7 @@ def read_valid(path: Path, spec: IndexSpec, present: list[str], columns: list[st
         # system time, half the parse; malloc reuses the blocks' freed buffers
         "memory_pool": pa.system_memory_pool(),
     }
-    # the UTF-8 check (0.02 s on 113 MB) runs beside the parser, which holds no GIL;
+    # the byte checks (0.03 s on 113 MB) run beside the parser, which holds no GIL;
     # a file of a few hundred kilobytes is already worth the thread
     jobs = [partial(_parse, pa, pacsv, data, options), partial(_plain, data)]
     threads = threads_for(len(data))
@@ -105,8 +105,8 @@ def _parse(pa, pacsv, data, options, _):
 
 
 def _plain(data, _) -> bool:
-    """UTF-8 throughout (pandas decodes every column, pyarrow only the text ones)."""
-    return _utf8(data)
+    """UTF-8 throughout and no hexadecimal prefix anywhere."""
+    return _utf8(data) and not _hex_prefix(data)
 
 
 def _columns(table, spec: IndexSpec, present: list[str], has_weight: bool, keep: list[str]):
@@ -141,8 +141,11 @@ def _columns(table, spec: IndexSpec, present: list[str], has_weight: bool, keep:
 
 
 def _rating_row(column, out: np.ndarray, points: int, _) -> bool:
-    """Fill ``out`` with a rating column (0 where empty); False if any value is not 1..points."""
-    return _ratings(column, out, points)
+    """Fill ``out`` with a rating column (0 where empty); False if any value is out of range."""
+    nulls = _ratings(column, out)
+    # empty cells are 0; a 0 anywhere else is a written "0" (or "-0"), which is bad
+    return not out.size or (out.min() >= 0 and out.max() <= points
+                            and np.count_nonzero(out) == out.size - nulls)
 
 
 def _survey_ok(column, code: str) -> bool:
@@ -165,36 +168,25 @@ def _weight(column) -> np.ndarray | None:
     return weight if np.all(weight > 0) and np.all(np.isfinite(weight)) else None
 
 
-def _ratings(column, out: np.ndarray, points: int) -> bool:
-    """Fill ``out`` with a rating column read as bytes, 0 where empty.
+def _ratings(column, out: np.ndarray) -> int:
+    """Fill ``out`` with an int8 column, 0 where empty; returns the number of empty cells.
 
-    True if every cell is empty or one digit 1..``points``. Anything else
-    (a written 0, "10", " 4", "+4", "4.0") is left to the careful reader.
-    The column comes as bytes, not int8: pyarrow's integer conversion (with
-    its whitespace trimming) cost 0.15 s of CPU on 25 million cells, twice
-    what these few whole-array steps cost. Reads the Arrow buffers directly:
-    ``to_numpy`` would import pandas.
+    Reads the Arrow buffers directly: ``to_numpy`` would go through float64
+    and NaN, which costs as much as the parse itself.
     """
     start = 0
     for chunk in column.chunks:
         k = len(chunk)
+        validity, values = chunk.buffers()
+        v = np.frombuffer(values, dtype=np.int8, count=k, offset=chunk.offset)
         if chunk.null_count:
-            return False
-        offsets = np.frombuffer(chunk.buffers()[1], dtype=np.int32, count=k + 1,
-                                offset=4 * chunk.offset)
-        answered = offsets[1:] != offsets[:-1]
-        first, stop = int(offsets[0]), int(offsets[-1])
-        digits = np.frombuffer(chunk.buffers()[2], dtype=np.int8, count=stop - first,
-                               offset=first)
-        # as many bytes as answered cells: each answer is a single byte
-        if len(digits) != np.count_nonzero(answered) or (
-                len(digits) and (digits.min() < ord("1") or digits.max() > ord("0") + points)):
-            return False
-        part = out[start:start + k]
-        part.fill(0)
-        part[answered] = digits - ord("0")
+            bits = np.unpackbits(np.frombuffer(validity, dtype=np.uint8),
+                                 count=chunk.offset + k, bitorder="little")[chunk.offset:]
+            np.multiply(v, bits.view(bool), out=out[start:start + k])
+        else:
+            out[start:start + k] = v
         start += k
-    return True
+    return column.null_count
 
 
 def _float64(column) -> np.ndarray:
@@ -238,3 +230,20 @@ def _utf8(data: mmap.mmap) -> bool:
     except UnicodeDecodeError:
         return False
     return True
+
+
+def _hex_prefix(data) -> bool:
+    """True if "0x" or "0X" occurs anywhere: pyarrow reads int8 "0x4" as 4, pandas refuses it.
+
+    Most files have no x at all, which a byte search settles in milliseconds;
+    otherwise one vectorised pass over the bytes.
+    """
+    if data.find(b"x") < 0 and data.find(b"X") < 0:
+        return False
+    raw = np.frombuffer(data, dtype=np.uint8)
+    for start in range(0, len(raw), CHUNK):
+        block = raw[start:start + CHUNK + 1]
+        x = np.bitwise_or(block[1:], 0x20) == ord("x")  # x or X
+        if x.any() and np.any(block[:-1][x] == ord("0")):
+            return True
+    return False
