@@ -18,9 +18,10 @@ __all__ = ["PARALLEL_ROWS", "run", "threads_for"]
 PARALLEL_ROWS = 100_000
 
 
-def threads_for(n_rows: int, minimum: int = PARALLEL_ROWS) -> int:
-    """2 from ``minimum`` rows on a machine with two or more CPUs for this process, else 1."""
-    return 2 if n_rows >= minimum and _cpus() > 1 else 1
+def threads_for(n_rows: int, minimum: int | None = None) -> int:
+    """2 from ``minimum`` rows (:data:`PARALLEL_ROWS`) with two or more CPUs for this process."""
+    limit = PARALLEL_ROWS if minimum is None else minimum
+    return 2 if n_rows >= limit and _cpus() > 1 else 1
 
 
 def _cpus() -> int:

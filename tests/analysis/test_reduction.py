@@ -116,3 +116,14 @@ def test_nested_psus_give_the_cells_of_the_dense_unique(monkeypatch):
         np.testing.assert_array_equal(fast[1][k], slow[1][k])
         assert fast[1][k].dtype == slow[1][k].dtype
     np.testing.assert_array_equal(fast[4], slow[4])
+
+
+def test_threads_follow_the_row_limit(monkeypatch):
+    import analysis.parallel as parallel
+
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    assert parallel.threads_for(parallel.PARALLEL_ROWS) == 2
+    monkeypatch.setattr(parallel, "PARALLEL_ROWS", 10**12)
+    assert parallel.threads_for(10**6) == 1 and parallel.threads_for(10, minimum=5) == 2
+    monkeypatch.setattr(parallel, "_cpus", lambda: 1)
+    assert parallel.threads_for(10**13) == 1
