@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
 import numpy as np
@@ -293,43 +294,81 @@ def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, pa
     """The cells' keys, `inside`, the columns' values as one float matrix and their order (None: no cell).
 
     Reading a value costs the database and the driver about the same whatever it
-    holds, so the time goes with the number of columns. Counts (answered,
-    satisfied without weights, elements' n) are at most the cell's n, which is at
-    most the largest response id: several of them travel in one integer, numpy
-    splits them again. The cell's own n comes plain and proves the width was wide
-    enough; if not (ids reused or reset), the cells are read again unpacked.
+    holds, so the time goes with the number of columns read (see _Layout).
     """
-    counts = [c for c in columns if c != "n" and isinstance(_CELLS.c[c].type, Integer)]
-    width = (2 * _count_bound() + 1).bit_length() if packed else 0
-    per = _PACK_LIMIT // width if width else 1
-    if per < 2:
-        counts, per = [], 1
-    plain = [c for c in columns if c not in counts]
-    groups = [counts[i:i + per] for i in range(0, len(counts), per)]
-    packs = [_packed(group, width) for group in groups]
+    postgres = db.session.connection().dialect.name == "postgresql"
+    layout = _Layout.of(columns, (2 * _count_bound() + 1).bit_length() if packed else 0, postgres)
     inside = [case((and_(*domain), 1), else_=0)] if domain else []
     query = select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, *inside,
-                   *(_CELLS.c[c] for c in plain), *packs).where(where)
+                   *layout.expressions()).where(where)
     rows = _plain_rows(query)
     if not rows:
         return None
     everything = np.array(rows, dtype=object)
-    lead, middle = 4 + len(inside), 4 + len(inside) + len(plain)
-    # Column-major: analysis reads the table column by column (a strided column costs a cache miss a value).
-    values = np.empty((len(rows), len(columns)), order="F")
-    values[:, :len(plain)] = everything[:, lead:middle].astype(float)
-    n = values[:, plain.index("n")]
-    if groups and (n.max() >= 1 << width or n.min() < 0):
+    values = layout.values(everything[:, 4 + len(inside):])
+    if values is None:
         return _read_cells(version_id, columns, where, domain, packed=False)
-    if groups:
-        packed_values = everything[:, middle:].astype(np.int64)
-        mask, at = (1 << width) - 1, len(plain)
-        for i, group in enumerate(groups):
-            for j in range(len(group)):
-                values[:, at] = (packed_values[:, i] >> (width * j)) & mask
-                at += 1
     flags = everything[:, 4] == 1 if inside else np.ones(len(rows), dtype=bool)
-    return [everything[:, i] for i in range(4)], flags, values, plain + counts
+    return [everything[:, i] for i in range(4)], flags, values, layout.order
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the cells' columns travel: a few plain, counts packed into integers, floats as bytes.
+
+    Counts (answered, satisfied without weights, elements' n) are at most the
+    cell's n, which is at most the largest response id: several of them travel
+    in one integer and numpy splits them again. The cell's own n comes plain and
+    proves the width was wide enough; if not (ids reused or reset), the cells
+    are read again unpacked. On PostgreSQL the weighted sums travel as one
+    bytea of their float8send bytes per cell, exact and read by numpy at once.
+    """
+
+    plain: list[str]
+    groups: list[list[str]]
+    width: int
+    floats: list[str]
+
+    @classmethod
+    def of(cls, columns: list[str], width: int, as_bytes: bool) -> _Layout:
+        """The layout of `columns` for counts of at most `width` bits (0: unpacked)."""
+        counts = [c for c in columns if c != "n" and isinstance(_CELLS.c[c].type, Integer)]
+        per = _PACK_LIMIT // width if width else 1
+        if per < 2:
+            counts, per = [], 1
+        floats = [c for c in columns if c not in counts and c != "n"] if as_bytes else []
+        plain = [c for c in columns if c not in counts and c not in floats]
+        return cls(plain, [counts[i:i + per] for i in range(0, len(counts), per)], width, floats)
+
+    @property
+    def order(self) -> list[str]:
+        """The columns of `values`, in order."""
+        return [*self.plain, *(c for group in self.groups for c in group), *self.floats]
+
+    def expressions(self) -> list:
+        """The selected expressions, after the keys."""
+        packs = [_packed(group, self.width) for group in self.groups]
+        floats = [_float_bytes(self.floats)] if self.floats else []
+        return [*(_CELLS.c[c] for c in self.plain), *packs, *floats]
+
+    def values(self, block: np.ndarray) -> np.ndarray | None:
+        """The rows' values as a float matrix in `order`, None when a count may have overflowed its width."""
+        # Column-major: analysis reads the table column by column (strided, each value a cache miss).
+        values = np.empty((len(block), len(self.order)), order="F")
+        values[:, :len(self.plain)] = block[:, :len(self.plain)].astype(float)
+        n = values[:, self.plain.index("n")]
+        if self.groups and (n.max() >= 1 << self.width or n.min() < 0):
+            return None
+        at, mask = len(self.plain), (1 << self.width) - 1
+        packed = block[:, len(self.plain):len(self.plain) + len(self.groups)].astype(np.int64)
+        for i, group in enumerate(self.groups):
+            for j in range(len(group)):
+                values[:, at] = (packed[:, i] >> (self.width * j)) & mask
+                at += 1
+        if self.floats:
+            raw = np.frombuffer(b"".join(block[:, -1]), dtype=">f8")
+            values[:, at:] = raw.reshape(len(block), len(self.floats))
+        return values
 
 
 def _count_bound() -> int:
@@ -342,6 +381,14 @@ def _packed(columns: list[str], width: int):
     expression = _CELLS.c[columns[0]]
     for j, column in enumerate(columns[1:], start=1):
         expression = expression + _CELLS.c[column] * literal_column(str(1 << (width * j)))
+    return expression
+
+
+def _float_bytes(columns: list[str]):
+    """float8send(c0) || float8send(c1) || …: PostgreSQL's output of one value per column cost more."""
+    expression = func.float8send(_CELLS.c[columns[0]])
+    for column in columns[1:]:
+        expression = expression.op("||")(func.float8send(_CELLS.c[column]))
     return expression
 
 
