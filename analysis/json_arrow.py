@@ -69,7 +69,8 @@ def _encode(table, pa, pc) -> list:
     n = len(table.group)
     if n == 0:
         return [b"[]"]
-    keys = _strings([json.dumps(k, ensure_ascii=False) for k in table.keys], pa)
+    # one encoder for all keys: json.dumps with an option builds a new one per call
+    keys = _strings(list(map(json.JSONEncoder(ensure_ascii=False).encode, table.keys)), pa)
     suppressed = _numbers(np.asarray(table.suppressed, dtype=np.int8), pa.int8(), pa)
     # one job per column; Arrow's kernels release the GIL, so two threads share them
     columns = {
