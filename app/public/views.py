@@ -118,15 +118,7 @@ def kiosk(token: str):
 
 
 def _survey_or_submit(token: str, channel: str):
-    if request.method == "POST":
-        return _submit(token, channel)
-    counter = open_counter(token)
-    if counter is None:
-        return counter_not_found()
-    context = survey_context(counter, channel)
-    if context is None:
-        return no_questionnaire(counter, channel)
-    return render_survey(context)
+    return _submit(token, channel) if request.method == "POST" else _form_page(token, channel)
 
 
 def _submit(token: str, channel: str):
@@ -134,18 +126,18 @@ def _submit(token: str, channel: str):
     counter = find_posting_counter(token, request.form.get("service", "").strip())
     context = survey_context(counter, channel) if counter else None
     if context is None:
-        return _redraw(token, channel)
+        return _form_page(token, channel)
     g.unavailable_context = detached(context)
     outcome = submit_response(parse_submission(context))
     if outcome.thanked:
         endpoint = "public.kiosk_thanks" if channel == "kiosk" else "public.thanks"
         return redirect(url_for(endpoint, token=token if channel == "kiosk" else None,
                                 n=request.form.get("nonce", "")), code=303)
-    return _redraw(token, channel, outcome)
+    return _form_page(token, channel, outcome)
 
 
-def _redraw(token: str, channel: str, outcome: Outcome | None = None):
-    """The page a post gets back when nothing was stored: the form with its errors, or why not."""
+def _form_page(token: str, channel: str, outcome: Outcome | None = None):
+    """The counter's form (with a post's errors, when nothing was stored), or why there is none."""
     counter = open_counter(token)
     if counter is None:
         return counter_not_found()
