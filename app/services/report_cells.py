@@ -212,21 +212,6 @@ def _plain_rows(query) -> list[tuple]:
     return rows
 
 
-def _plain_rows(query) -> list[tuple]:
-    """The driver's plain tuples: SQLAlchemy's row processing cost more than the query."""
-    connection = db.session.connection()
-    if connection.dialect.name == "postgresql":
-        # psycopg's binary format: numbers arrive as numbers, not as text to parse (a third faster).
-        compiled = query.compile(dialect=connection.dialect)
-        with connection.connection.driver_connection.cursor(binary=True) as cursor:
-            cursor.execute(str(compiled), compiled.params)
-            return cursor.fetchall()
-    result = connection.execute(query)
-    rows = result.cursor.fetchall()
-    result.close()
-    return rows
-
-
 def cells_table(
     version_id: int,
     questionnaire: Questionnaire,
