@@ -93,3 +93,14 @@ def test_empty_and_fallback(designed, ref_spec, monkeypatch):
 
     monkeypatch.setattr(ja, "results_json", lambda t: None)
     assert table.results_json() == table.results_json_python()
+
+
+def test_two_threads_and_halves_give_the_same_bytes(designed, ref_spec, monkeypatch):
+    import analysis.json_arrow as ja
+    import analysis.parallel as parallel
+
+    table = _table(designed, ref_spec, measure="both")
+    monkeypatch.setattr(ja, "JSON_ROWS", 0)
+    monkeypatch.setattr(parallel, "_cpus", lambda: 2)
+    assert parallel.threads_for(len(table.group), ja.JSON_ROWS) == 2
+    assert results_json(table) == table.results_json_python()
