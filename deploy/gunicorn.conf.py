@@ -15,10 +15,14 @@ def _env(name: str, default):
 
 # nginx on the same machine is the only client; never listen on a public address.
 bind = _env("BIND", "127.0.0.1:8000")
-# Threads overlap the waits on PostgreSQL; two processes per core keep a crashed or
-# killed worker from taking the whole service down while the arbiter replaces it.
-workers = _env("WORKERS", 2 * multiprocessing.cpu_count())
-threads = _env("THREADS", 4)
+# (2 x cores) + 1 workers of 2 threads. Threads overlap the waits on PostgreSQL, and several
+# processes keep a crashed or killed worker from taking the service down while the arbiter
+# replaces it. More threads per worker only queued them on the GIL, and a thread waiting to
+# run again held SQLite's write turn (or a report cell's row lock) longer: on 2 cores,
+# benchmarks/load_submit.py measured 230 submissions/s at 4 x 4 and 290 at 5 x 2 on SQLite
+# (docs/PERFORMANCE.md).
+workers = _env("WORKERS", 2 * multiprocessing.cpu_count() + 1)
+threads = _env("THREADS", 2)
 worker_class = "gthread"
 # Load the app once in the arbiter: a missing SECRET_KEY stops gunicorn at once with
 # the ConfigError, instead of workers dying one after another.

@@ -15,7 +15,7 @@ from analysis.questionnaire import Questionnaire
 from app.extensions import db
 from app.models import Agency, ServicePoint
 from app.public.forms import HONEYPOT, error_message, read_answers, survey_sections
-from app.services.abuse import client_hash
+from app.services.abuse import ClientHistory, ClientVisit, client_hash
 from app.services.receipts import Receipt
 from app.services.submit import (
     Outcome,
@@ -24,6 +24,7 @@ from app.services.submit import (
     latest_published_version,
     new_nonce,
     shown_version,
+    submission_time,
 )
 
 # Long forms get a progress bar; the short form fits on one or two screens.
@@ -90,8 +91,17 @@ def _answered_at() -> datetime | None:
     return datetime.fromtimestamp(int(text) / 1000, UTC)
 
 
-def parse_submission(context: SurveyContext) -> Submission:
-    """Read the posted form into a Submission for the submit service."""
+def posting_visit(channel: str) -> ClientVisit:
+    """Who posts this form (a salted hash of the address) and when its answers count as given."""
+    return ClientVisit(client_hash(request.remote_addr), channel,
+                       submission_time(_answered_at() if channel == "kiosk" else None))
+
+
+def parse_submission(context: SurveyContext, visit: ClientVisit | None = None,
+                     history: ClientHistory | None = None) -> Submission:
+    """Read the posted form into a Submission for the submit service (with the visit's client
+    history when it was read already)."""
+    visit = visit or posting_visit(context.channel)
     return Submission(
         counter=context.counter,
         channel=context.channel,
@@ -100,9 +110,10 @@ def parse_submission(context: SurveyContext) -> Submission:
         service=request.form.get("service", "").strip(),
         answers=read_answers(context.questionnaire),
         honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
-        client_hash=client_hash(request.remote_addr),
+        client_hash=visit.client,
         receipt=context.receipt,
-        answered_at=_answered_at() if context.channel == "kiosk" else None,
+        submitted_at=visit.at,
+        history=history,
     )
 
 

@@ -22,6 +22,7 @@ from app.public.survey import (
     no_questionnaire,
     open_counter,
     parse_submission,
+    posting_visit,
     render_survey,
     survey_context,
 )
@@ -123,12 +124,13 @@ def _survey_or_submit(token: str, channel: str):
 
 def _submit(token: str, channel: str):
     # A post reads the counter as one plain row; only a form drawn again loads the ORM counter.
-    counter = find_posting_counter(token, request.form.get("service", "").strip())
+    visit = posting_visit(channel)
+    counter = find_posting_counter(token, request.form.get("service", "").strip(), visit)
     context = survey_context(counter, channel) if counter else None
     if context is None:
         return _form_page(token, channel)
     g.unavailable_context = detached(context)
-    outcome = submit_response(parse_submission(context))
+    outcome = submit_response(parse_submission(context, visit, counter.history))
     if outcome.thanked:
         endpoint = "public.kiosk_thanks" if channel == "kiosk" else "public.thanks"
         return redirect(url_for(endpoint, token=token if channel == "kiosk" else None,

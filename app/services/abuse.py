@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from datetime import timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import bindparam, func, literal, select, true
@@ -43,10 +44,33 @@ def _answer_set(row) -> tuple:
     return row.version_id, row.service_id, ratings, sorted((row.answers or {}).items())
 
 
-def _history_statement():
-    """How many responses one client sent through one channel between two instants, and the answers
-    of the client's latest response up to an instant (all None when there is none): one query, both
-    parts on the (client_hash, submitted_at) index. Built once; only its parameters change."""
+@dataclass(frozen=True)
+class ClientVisit:
+    """Who is posting (the salted address hash, or None), through which channel, at what instant."""
+
+    client: str | None
+    channel: str
+    at: datetime
+
+    def params(self) -> dict:
+        """The bind parameters of HISTORY_COLUMNS for this visit."""
+        _, seconds = BURST_RULES.get(self.channel, DEFAULT_BURST_RULE)
+        window = timedelta(seconds=seconds)
+        return {"client": self.client, "channel": self.channel,
+                "after": self.at - window, "before": self.at + window, "at": self.at}
+
+
+@dataclass(frozen=True)
+class ClientHistory:
+    """How many responses the client sent through the channel within the burst window around the
+    visit, and the answer set of its latest response up to the visit (None when there is none)."""
+
+    earlier: int
+    previous: tuple | None
+
+
+def _history_parts():
+    # Both parts on the (client_hash, submitted_at) index; built once, only parameters change.
     earlier = (
         select(func.count())
         .select_from(Response)
@@ -65,35 +89,44 @@ def _history_statement():
         .limit(1)
         .subquery()
     )
-    one = select(literal(1).label("one")).subquery()
-    return select(earlier.label("earlier"), *previous.c).select_from(one.outerjoin(previous, true()))
+    return earlier, previous
 
 
-_HISTORY = _history_statement()
+_EARLIER, HISTORY_FROM = _history_parts()
+# A client's history as columns of another query (which outer-joins HISTORY_FROM on true): the
+# citizen form reads it in the query that reads the counter, one statement fewer per post.
+HISTORY_COLUMNS = (_EARLIER.label("earlier"), *HISTORY_FROM.c)
+_HISTORY = select(*HISTORY_COLUMNS).select_from(
+    select(literal(1).label("one")).subquery().outerjoin(HISTORY_FROM, true()))
 
 
-def _client_history(candidate):
-    """Whether the candidate comes in a burst from its client, and the client's previous answers."""
-    allowed, seconds = BURST_RULES.get(candidate.channel, DEFAULT_BURST_RULE)
-    window = timedelta(seconds=seconds)
-    at = candidate.submitted_at
-    row = db.session.connection().execute(_HISTORY, {
-        "client": candidate.client_hash, "channel": candidate.channel,
-        "after": at - window, "before": at + window, "at": at,
-    }).one()
-    return row.earlier >= allowed, row if row.version_id is not None else None
+def history_from(values) -> ClientHistory:
+    """The history in the values of HISTORY_COLUMNS (in their order)."""
+    earlier, version_id, service_id, *rest = values
+    if version_id is None:
+        return ClientHistory(earlier, None)
+    ratings, answers = tuple(rest[:RATING_SLOTS]), rest[RATING_SLOTS]
+    return ClientHistory(earlier, (version_id, service_id, ratings, sorted((answers or {}).items())))
 
 
-def suspicion_flags(candidate, honeypot_filled: bool) -> list[str]:
+def read_client_history(visit: ClientVisit) -> ClientHistory:
+    """The visit's client history, by its own query."""
+    return history_from(db.session.connection().execute(_HISTORY, visit.params()).one())
+
+
+def suspicion_flags(candidate, honeypot_filled: bool, history: ClientHistory | None = None) -> list[str]:
     """The reasons a response about to be stored looks automated or repeated.
 
     `candidate` has the response's columns as attributes (a Response, or the values about to be
-    inserted)."""
+    inserted); `history` is its client's, when already read (else it is read here)."""
     flags = ["honeypot"] if honeypot_filled else []
     if candidate.client_hash:
-        burst, previous = _client_history(candidate)
-        if burst:
+        if history is None:
+            visit = ClientVisit(candidate.client_hash, candidate.channel, candidate.submitted_at)
+            history = read_client_history(visit)
+        allowed, _ = BURST_RULES.get(candidate.channel, DEFAULT_BURST_RULE)
+        if history.earlier >= allowed:
             flags.append("burst")
-        if previous is not None and _answer_set(previous) == _answer_set(candidate):
+        if history.previous is not None and history.previous == _answer_set(candidate):
             flags.append("repeat")
     return flags

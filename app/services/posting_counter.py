@@ -1,10 +1,11 @@
 """The counter a citizen's form is posted to, read as one plain row.
 
-A submission needs a handful of the counter's and its agency's columns, and
-whether the service chosen on the form is offered there. Loading ORM objects
-for that (the counter, its agency, then its services) cost more than all the
-SQL of storing the answer, so the post reads one row of one query into frozen
-dataclasses. Drawing a form (GET, or a post with errors) still uses the ORM
+A submission needs a handful of the counter's and its agency's columns,
+whether the service chosen on the form is offered there, and its client's
+recent responses (app.services.abuse). Loading ORM objects for that (the
+counter, its agency, then its services) cost more than all the SQL of storing
+the answer, and each statement is a round trip to PostgreSQL, so the post reads
+one row of one query into frozen dataclasses. Drawing a form (GET, or a post with errors) still uses the ORM
 counter (app.public.survey.open_counter).
 """
 
@@ -12,11 +13,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import bindparam, select, true
 
 from app.extensions import db
 from app.models import Agency, ServicePoint
 from app.models.org import service_point_service
+from app.services.abuse import HISTORY_COLUMNS, HISTORY_FROM, ClientHistory, ClientVisit, history_from
 
 
 @dataclass(frozen=True)
@@ -34,7 +36,8 @@ class PostingCounter:
     """An active counter as a submission sees it.
 
     `posted_service` is the service value the form carried and `posted_service_id`
-    its id when this counter offers it (None otherwise), checked in the same query.
+    its id when this counter offers it (None otherwise), checked in the same query;
+    `history` is the posting client's, read there too.
     """
 
     id: int
@@ -47,6 +50,7 @@ class PostingCounter:
     agency: CounterAgency
     posted_service: str
     posted_service_id: int | None
+    history: ClientHistory
 
     def name(self, lang: str) -> str:
         """The counter's name in a language."""
@@ -64,8 +68,9 @@ _OFFERED = (
 _LOOKUP = (
     select(ServicePoint.id, ServicePoint.code, ServicePoint.qr_token, ServicePoint.name_vi,
            ServicePoint.name_en, ServicePoint.questionnaire_id,
-           Agency.id, Agency.code, Agency.name_vi, Agency.name_en, _OFFERED)
+           Agency.id, Agency.code, Agency.name_vi, Agency.name_en, _OFFERED, *HISTORY_COLUMNS)
     .join(Agency, Agency.id == ServicePoint.agency_id)
+    .outerjoin(HISTORY_FROM, true())
     .where(
         ServicePoint.qr_token == bindparam("token"),
         ServicePoint.qr_token_revoked.is_(False),
@@ -81,14 +86,15 @@ def _service_number(value: str) -> int:
     return int(value) if value.isdigit() and len(value) <= 12 else -1
 
 
-def find_posting_counter(token: str, service: str) -> PostingCounter | None:
-    """The active counter of a QR token, with its agency and the posted service checked; None when
-    the token is unknown or revoked, or the counter or its agency inactive."""
+def find_posting_counter(token: str, service: str, visit: ClientVisit) -> PostingCounter | None:
+    """The active counter of a QR token, with its agency, the posted service checked and the visit's
+    client history; None when the token is unknown or revoked, or the counter or its agency inactive."""
     row = db.session.connection().execute(
-        _LOOKUP, {"token": token, "service": _service_number(service)}).first()
+        _LOOKUP, {"token": token, "service": _service_number(service), **visit.params()}).first()
     if row is None:
         return None
     (counter_id, code, qr_token, name_vi, name_en, questionnaire_id,
-     agency_id, agency_code, agency_vi, agency_en, offered) = row
+     agency_id, agency_code, agency_vi, agency_en, offered) = row[:11]
     return PostingCounter(counter_id, code, qr_token, name_vi, name_en, questionnaire_id, agency_id,
-                          CounterAgency(agency_id, agency_code, agency_vi, agency_en), service, offered)
+                          CounterAgency(agency_id, agency_code, agency_vi, agency_en), service, offered,
+                          history_from(row[11:]))

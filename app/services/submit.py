@@ -25,7 +25,7 @@ from app.models import RATING_SLOTS, QuestionnaireVersion, Response, ServicePoin
 from app.models.base import utcnow
 from app.models.org import service_point_service
 from app.services import report_cells
-from app.services.abuse import suspicion_flags
+from app.services.abuse import ClientHistory, suspicion_flags
 from app.services.posting_counter import PostingCounter
 from app.services.questionnaires import rating_slots
 from app.services.receipts import Receipt
@@ -177,7 +177,10 @@ class Submission:
     honeypot_filled: bool = False
     client_hash: str | None = None
     receipt: Receipt | None = None
-    answered_at: datetime | None = None
+    # When the answers count as given (see submission_time); now when None.
+    submitted_at: datetime | None = None
+    # The client's recent responses when already read (app.services.abuse); else read on storing.
+    history: ClientHistory | None = None
 
 
 @dataclass
@@ -234,10 +237,13 @@ def _service_id(counter: ServicePoint | PostingCounter, value: str) -> tuple[int
     return offered, offered is not None
 
 
-def _answered_at(value: datetime | None, now: datetime) -> datetime:
-    if value is None or value > now or value < now - MAX_QUEUE_AGE:
+def submission_time(answered_at: datetime | None) -> datetime:
+    """When a submission counts as given: when a kiosk queued it (answered_at) if that is believable,
+    else now."""
+    now = utcnow()
+    if answered_at is None or answered_at > now or answered_at < now - MAX_QUEUE_AGE:
         return now
-    return value
+    return answered_at
 
 
 def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int | None]:
@@ -275,7 +281,7 @@ _INSERT = Response.__table__.insert()
 def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version_id: int) -> dict:
     """The response's column values, with its suspicion flags."""
     now = utcnow()
-    submitted_at = _answered_at(sub.answered_at, now)
+    submitted_at = sub.submitted_at or now
     row = {
         "uid": uuid.uuid4().hex,
         "nonce": sub.nonce,
@@ -296,7 +302,7 @@ def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version
         **_NO_RATINGS,
         **parsed.ratings,
     }
-    flags = suspicion_flags(SimpleNamespace(**row), sub.honeypot_filled)
+    flags = suspicion_flags(SimpleNamespace(**row), sub.honeypot_filled, sub.history)
     row["suspicious"] = bool(flags)
     row["flags"] = ",".join(flags) or None
     return row

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 import redis
 from sqlalchemy import select
@@ -9,6 +11,8 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import Response
+from app.services.abuse import ClientHistory, ClientVisit, read_client_history
+from app.services.posting_counter import find_posting_counter
 from tests.public.conftest import SHORT_ANSWERS, open_form, post_form
 
 
@@ -63,6 +67,24 @@ def test_identical_answer_sets_in_a_row_are_flagged(client, org):
     post_form(client, url, {**SHORT_ANSWERS, "q-COMMENT": "khác"}, **_from("10.0.0.7"))
     assert [r.flags for r in _rows()] == [None, "repeat", None]
     assert [r.suspicious for r in _rows()] == [False, True, False]
+
+
+def test_the_history_read_with_the_counter_equals_its_own_query(client, org):
+    """The citizen form reads the client's history in the counter's query; paper entry and receipts
+    read it alone. Both must see the same count and the same latest answers."""
+    url = f"/s/{org.short.qr_token}"
+    for comment in ("một", "hai"):
+        post_form(client, url, {**SHORT_ANSWERS, "q-COMMENT": comment}, **_from("10.0.0.9"))
+    [first, latest] = _rows()
+    for at in (latest.submitted_at, first.submitted_at, latest.submitted_at + timedelta(hours=1)):
+        visit = ClientVisit(latest.client_hash, "qr", at)
+        found = find_posting_counter(org.short.qr_token, "", visit)
+        assert found.history == read_client_history(visit)
+    visit = ClientVisit(latest.client_hash, "qr", latest.submitted_at)
+    history = read_client_history(visit)
+    assert history.earlier == 2  # both lie in the ten minutes either side of the visit
+    assert history.previous[3] == sorted(latest.answers.items())
+    assert read_client_history(ClientVisit(None, "qr", latest.submitted_at)) == ClientHistory(0, None)
 
 
 def test_no_raw_address_is_stored(client, org):
