@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     String,
     and_,
+    bindparam,
     case,
     cast,
     delete,
@@ -140,6 +141,42 @@ def add_response(version_id: int, response_id: int, questionnaire: Questionnaire
             _ONE[key] = statement
     # On the session's connection: the ORM layer of session.execute adds nothing for SQL text.
     db.session.connection().execute(statement, {"response_id": response_id})
+
+
+# PostgreSQL: the response's INSERT and its cell's upsert as one statement (data-modifying
+# CTEs), one round trip fewer per citizen post. Keyed like _ONE.
+_INSERTING: dict[tuple, object] = {}
+
+
+def _inserting_statement(version_id: int, questionnaire: Questionnaire, columns: Sequence[str]):
+    # Only the table's own column names go into the text (KeyError otherwise); values are bound.
+    typed = [bindparam(name, type_=Response.__table__.c[name].type) for name in columns]
+    insert = (f"INSERT INTO response ({', '.join(columns)}) "  # noqa: S608
+              f"VALUES ({', '.join(':' + name for name in columns)}) RETURNING *")
+    # Inside the WITH, "response" is the inserted row: the upsert is the rebuild's own statement over it.
+    cell_columns, query = _cell_select(version_id, questionnaire, literal_column("true"))
+    upsert = _upsert(cell_columns, query).compile(dialect=db.engine.dialect,
+                                                  compile_kwargs={"literal_binds": True})
+    sql = f"WITH response AS ({insert}), cell AS ({upsert}) SELECT id FROM response"  # noqa: S608
+    return text(sql).bindparams(*typed)
+
+
+def insert_counted(version_id: int, row: dict, questionnaire: Questionnaire | None = None) -> int:
+    """Insert one response (its column values) and add it to its cell, in the caller's transaction;
+    its id. One statement on PostgreSQL; on SQLite the INSERT, then add_response."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        response_id = connection.execute(Response.__table__.insert(), row).inserted_primary_key[0]
+        add_response(version_id, response_id, questionnaire)
+        return response_id
+    key = (db.engine.url.render_as_string(), version_id, tuple(row))
+    with _ONE_LOCK:
+        statement = _INSERTING.get(key)
+    if statement is None:
+        statement = _inserting_statement(version_id, questionnaire or _questionnaire(version_id), list(row))
+        with _ONE_LOCK:
+            _INSERTING[key] = statement
+    return connection.execute(statement, row).scalar_one()
 
 
 def add_responses(version_id: int, where, questionnaire: Questionnaire | None = None) -> None:

@@ -275,7 +275,6 @@ def counter_week_psu(counter: ServicePoint | PostingCounter, when: datetime, tz_
 
 # Every rating slot in every row, so the insert compiles to one statement whatever was answered.
 _NO_RATINGS = {slot_column(slot): None for slot in range(1, RATING_SLOTS + 1)}
-_INSERT = Response.__table__.insert()
 
 
 def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version_id: int) -> dict:
@@ -306,11 +305,6 @@ def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version
     row["suspicious"] = bool(flags)
     row["flags"] = ",".join(flags) or None
     return row
-
-
-def _insert(row: dict) -> int:
-    """Insert one response (a Core statement: the ORM's unit of work cost more than the SQL); its id."""
-    return db.session.connection().execute(_INSERT, row).inserted_primary_key[0]
 
 
 _TURN_LOCK = threading.Lock()
@@ -369,9 +363,8 @@ def submit_response(sub: Submission) -> Outcome:
     conflict = None
     with _write_turn():
         try:
-            response_id = _insert(row)
             # The reports' cells count it in the same transaction (app.services.report_cells).
-            report_cells.add_response(row["version_id"], response_id)
+            response_id = report_cells.insert_counted(row["version_id"], row)
             db.session.commit()
         except IntegrityError as exc:
             db.session.rollback()
