@@ -49,3 +49,12 @@ proc_name = "sipas"
 # No runtime control socket: systemd starts, reloads and stops us, and a socket in
 # $HOME would be shared by every gunicorn of the same user (and ProtectHome hides it).
 control_socket_disable = True
+
+
+def when_ready(server):
+    """In the arbiter, before the workers are forked: build what each worker's first citizen
+    would otherwise wait for (app.services.process_warmup), once for all of them."""
+    from app.services.process_warmup import warm_process
+
+    versions = warm_process(server.app.wsgi())
+    server.log.info("warmed the citizen templates and the report cells of %d versions", versions)
