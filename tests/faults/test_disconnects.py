@@ -53,7 +53,9 @@ def cut(app):
 
     @event.listens_for(engine, "before_cursor_execute")
     def before_statement(conn, cursor, statement, *args):
-        if plan["left"] > 0 and statement.lstrip().startswith(plan["prefix"]):
+        # On PostgreSQL a citizen's response is inserted inside "WITH response AS (INSERT INTO response …".
+        text = statement.lstrip().removeprefix("WITH response AS (")
+        if plan["left"] > 0 and text.startswith(plan["prefix"]):
             lose(conn.connection.dbapi_connection)
 
     @event.listens_for(engine, "commit")
