@@ -8,12 +8,9 @@ from datetime import UTC, datetime
 from flask import g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import escape
-from sqlalchemy import select
-from sqlalchemy.orm import contains_eager
 
 from analysis.questionnaire import Questionnaire
-from app.extensions import db
-from app.models import Agency, ServicePoint
+from app.models import ServicePoint
 from app.public.forms import HONEYPOT, error_message, read_answers, survey_sections
 from app.services.abuse import ClientHistory, ClientVisit, client_hash
 from app.services.receipts import Receipt
@@ -40,23 +37,6 @@ class SurveyContext:
     questionnaire: Questionnaire
     channel: str
     receipt: Receipt | None = None
-
-
-def open_counter(token: str) -> ServicePoint | None:
-    """The active counter a QR token opens, with its agency, in one query; None if unknown,
-    revoked, inactive or of an inactive agency (app.services.org.find_counter_by_token,
-    with a join instead of an EXISTS and a second entity load: the survey's hot path)."""
-    return db.session.scalar(
-        select(ServicePoint)
-        .join(ServicePoint.agency)
-        .options(contains_eager(ServicePoint.agency))
-        .where(
-            ServicePoint.qr_token == token,
-            ServicePoint.qr_token_revoked.is_(False),
-            ServicePoint.active.is_(True),
-            Agency.active.is_(True),
-        )
-    )
 
 
 def survey_context(counter: ServicePoint, channel: str, receipt: Receipt | None = None):

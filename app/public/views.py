@@ -20,7 +20,6 @@ from app.public.survey import (
     counter_not_found,
     detached,
     no_questionnaire,
-    open_counter,
     parse_submission,
     posting_visit,
     render_survey,
@@ -140,7 +139,7 @@ def _submit(token: str, channel: str):
 
 def _form_page(token: str, channel: str, outcome: Outcome | None = None):
     """The counter's form (with a post's errors, when nothing was stored), or why there is none."""
-    counter = open_counter(token)
+    counter = find_counter_by_token(token)
     if counter is None:
         return counter_not_found()
     context = survey_context(counter, channel)
@@ -220,7 +219,7 @@ def kiosk_service_worker():
 def csrf_failed(error: CSRFError):
     """An expired or missing CSRF token: keep the citizen's answers and ask to send again."""
     token = (request.view_args or {}).get("token")
-    counter = open_counter(token) if token and request.endpoint in (
+    counter = find_counter_by_token(token) if token and request.endpoint in (
         "public.survey", "public.kiosk") else None
     context = survey_context(counter, "kiosk" if request.endpoint == "public.kiosk" else "qr") \
         if counter else None

@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import joinedload
+from sqlalchemy.orm import contains_eager, joinedload
 
 from app.extensions import db
 from app.models import Agency, ServicePoint
@@ -42,18 +42,23 @@ def agency_tree(active_only: bool = True) -> list[AgencyNode]:
     return roots
 
 
+# A counter takes answers while its token stands, it is active, and so is its agency (a
+# deactivated agency takes its counters off the air too). For a query joining the agency.
+OPEN_COUNTER = (
+    ServicePoint.qr_token_revoked.is_(False),
+    ServicePoint.active.is_(True),
+    Agency.active.is_(True),
+)
+
+
 def find_counter_by_token(token: str) -> ServicePoint | None:
-    """The active counter a QR token opens, or None if unknown or revoked."""
+    """The open counter a QR token names, with its agency, in one query; None if unknown, revoked,
+    inactive or of an inactive agency."""
     return db.session.scalar(
         select(ServicePoint)
-        .options(joinedload(ServicePoint.agency))
-        .where(
-            ServicePoint.qr_token == token,
-            ServicePoint.qr_token_revoked.is_(False),
-            ServicePoint.active.is_(True),
-            # A deactivated agency takes its counters off the air too.
-            ServicePoint.agency.has(Agency.active.is_(True)),
-        )
+        .join(ServicePoint.agency)
+        .options(contains_eager(ServicePoint.agency))
+        .where(ServicePoint.qr_token == token, *OPEN_COUNTER)
     )
 
 

@@ -6,7 +6,7 @@ recent responses (app.services.abuse). Loading ORM objects for that (the
 counter, its agency, then its services) cost more than all the SQL of storing
 the answer, and each statement is a round trip to PostgreSQL, so the post reads
 one row of one query into frozen dataclasses. Drawing a form (GET, or a post with errors) still uses the ORM
-counter (app.public.survey.open_counter).
+counter (app.services.org.find_counter_by_token).
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from app.extensions import db
 from app.models import Agency, ServicePoint
 from app.models.org import service_point_service
 from app.services.abuse import HISTORY_COLUMNS, HISTORY_FROM, ClientHistory, ClientVisit, history_from
+from app.services.org import OPEN_COUNTER
 
 
 @dataclass(frozen=True)
@@ -71,13 +72,7 @@ _LOOKUP = (
            Agency.id, Agency.code, Agency.name_vi, Agency.name_en, _OFFERED, *HISTORY_COLUMNS)
     .join(Agency, Agency.id == ServicePoint.agency_id)
     .outerjoin(HISTORY_FROM, true())
-    .where(
-        ServicePoint.qr_token == bindparam("token"),
-        ServicePoint.qr_token_revoked.is_(False),
-        ServicePoint.active.is_(True),
-        # A deactivated agency takes its counters off the air too.
-        Agency.active.is_(True),
-    )
+    .where(ServicePoint.qr_token == bindparam("token"), *OPEN_COUNTER)
 )
 
 
