@@ -14,20 +14,20 @@ from flask.cli import with_appcontext
 
 from analysis.errors import QuestionnaireError
 from app.extensions import db
-from app.services import demo as demo_service
-from app.services.org import counter_url, list_counters
-from app.services.questionnaires import (
-    QuestionnaireConflict,
-    publish_questionnaire,
-    validate_file,
-)
-from app.services.responses_csv import (
+from app.services.exchange import (
     ExportError,
     ExportFilter,
     export_rows,
     import_responses,
     write_csv,
 )
+from app.services.exchange import demo as demo_service
+from app.services.questionnaires import (
+    QuestionnaireConflict,
+    publish_questionnaire,
+    validate_file,
+)
+from app.services.registry import counter_url, list_counters
 
 
 def _fail(lines: list[str] | str, code: int = 1):

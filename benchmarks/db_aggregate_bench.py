@@ -2,7 +2,7 @@
 
 Loads N synthetic responses to sipas-2017 (22 criteria, 1,000 agencies) into a
 fresh SQLite file and, when it answers, a fresh PostgreSQL database; then times
-app.services.aggregates.criterion_totals grouped by agency (per-criterion sums) and
+app.services.reports.aggregates.criterion_totals grouped by agency (per-criterion sums) and
 psu_totals_table grouped by agency (the design-based aggregate table the leaders'
 reports read), and in the same run a bare full-table COUNT(*) as the yardstick.
 
@@ -30,8 +30,13 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Agency, ServicePoint  # noqa: E402
-from app.services.aggregates import criterion_totals, psu_totals_table  # noqa: E402
-from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, rating_slots, validate_file  # noqa: E402
+from app.services.questionnaires.versions import (  # noqa: E402
+    SURVEYS_DIR,
+    publish_questionnaire,
+    rating_slots,
+    validate_file,
+)
+from app.services.reports.aggregates import criterion_totals, psu_totals_table  # noqa: E402
 
 AGENCIES = 1000
 

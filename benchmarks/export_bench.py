@@ -47,8 +47,13 @@ from sqlalchemy import select, text  # noqa: E402
 from app import create_app  # noqa: E402
 from app.extensions import db  # noqa: E402
 from app.models import Agency  # noqa: E402
-from app.services.accounts import create_user  # noqa: E402
-from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, rating_slots, validate_file  # noqa: E402
+from app.services.accounts.users import create_user  # noqa: E402
+from app.services.questionnaires.versions import (  # noqa: E402
+    SURVEYS_DIR,
+    publish_questionnaire,
+    rating_slots,
+    validate_file,
+)
 
 PG_DATABASE = "export_bench"  # created and dropped here; never the shared `test` database
 EMAIL, PASSWORD = "leader@example.org", "export-bench-leader-1"

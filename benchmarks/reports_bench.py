@@ -43,7 +43,12 @@ from app.extensions import db  # noqa: E402
 from app.models import Agency, Response, User  # noqa: E402
 from app.services import report_cells  # noqa: E402
 from app.services import reports as rs  # noqa: E402
-from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, rating_slots, validate_file  # noqa: E402
+from app.services.questionnaires.versions import (  # noqa: E402
+    SURVEYS_DIR,
+    publish_questionnaire,
+    rating_slots,
+    validate_file,
+)
 
 PAGES = ("/reports/overview", "/reports/ranking")
 

@@ -53,8 +53,8 @@ control_socket_disable = True
 
 def when_ready(server):
     """In the arbiter, before the workers are forked: build what each worker's first citizen
-    would otherwise wait for (app.services.process_warmup), once for all of them."""
-    from app.services.process_warmup import warm_process
+    would otherwise wait for (app.services.collect.warmup), once for all of them."""
+    from app.services.collect import warm_process
 
     versions = warm_process(server.app.wsgi())
     server.log.info("warmed the citizen templates and the report cells of %d versions", versions)

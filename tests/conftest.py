@@ -92,7 +92,7 @@ def runner(app):
 @pytest.fixture
 def demo(app):
     """A small deterministic demo province (2,000 responses)."""
-    from app.services.demo import build_demo
+    from app.services.exchange.demo import build_demo
 
     summary = build_demo(seed=7, responses=2000, end_month=date(2025, 12, 1))
     db.session.commit()

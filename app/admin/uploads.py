@@ -8,7 +8,7 @@ from flask import render_template
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.services.responses_csv import ImportReport
+from app.services.exchange import ImportReport
 
 
 class UploadError(ValueError):

@@ -15,7 +15,7 @@ from app.auth.guards import requires
 from app.extensions import db
 from app.models import QuestionnaireVersion
 from app.public.forms import survey_sections
-from app.services import designer, designer_form
+from app.services.questionnaires import designer, designer_form
 
 
 @dataclass(frozen=True)

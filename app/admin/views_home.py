@@ -8,7 +8,7 @@ from flask_login import current_user
 
 from app.admin import bp
 from app.auth.guards import requires
-from app.services.scope import may
+from app.services.registry import may
 
 ROLE_NAMES = {
     "administrator": _l("administrator"),

@@ -13,9 +13,8 @@ from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import Agency, Service, ServicePoint
 from app.models.org import AGENCY_LEVELS
-from app.services import agencies_admin as org
-from app.services.agency_choices import agency_choices
-from app.services.org import counter_url
+from app.services.registry import agencies as org
+from app.services.registry import agency_choices, counter_url
 
 
 def _saved(message: str, endpoint: str, **values):

@@ -12,9 +12,15 @@ from app.admin.forms import ActionForm
 from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import Agency, ServicePoint
-from app.services.agencies_admin import list_counters
-from app.services.org import counter_url
-from app.services.qr import qr_png, qr_svg, revoke_token, rotate_token, short_address
+from app.services.registry import (
+    counter_url,
+    list_counters,
+    qr_png,
+    qr_svg,
+    revoke_token,
+    rotate_token,
+    short_address,
+)
 
 
 def _counter(counter_id: int) -> ServicePoint:

@@ -13,11 +13,10 @@ from app.admin.uploads import run_import
 from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import ServicePoint
-from app.services.agencies_admin import list_counters
+from app.services.collect import published_version_for
+from app.services.exchange import DESIGN_COLUMNS, import_responses_for, new_nonce, submit_paper
 from app.services.questionnaires import questionnaire_of
-from app.services.response_upload import import_responses_for, new_nonce, submit_paper
-from app.services.responses_csv import DESIGN_COLUMNS
-from app.services.submit import published_version_for
+from app.services.registry import list_counters
 
 ERROR_TEXT = {
     "required": _l("required"),

@@ -12,9 +12,16 @@ from app.admin.views_home import ROLE_NAMES
 from app.auth.guards import requires
 from app.extensions import db
 from app.models import Agency, User
-from app.services.accounts import AccountError, create_user, issue_api_token, list_users, update_user
-from app.services.agency_choices import agency_choices
-from app.services.audit import event_actions, list_events
+from app.services.accounts import (
+    AccountError,
+    create_user,
+    event_actions,
+    issue_api_token,
+    list_events,
+    list_users,
+    update_user,
+)
+from app.services.registry import agency_choices
 
 
 def _fill_choices(form) -> None:

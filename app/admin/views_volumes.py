@@ -12,8 +12,7 @@ from app.admin.uploads import run_import
 from app.api.auth import bearer_user
 from app.auth.guards import requires
 from app.extensions import csrf, db
-from app.services.scope import may
-from app.services.volumes import COLUMNS, import_volumes_csv, import_volumes_json, list_volumes
+from app.services.registry import COLUMNS, import_volumes_csv, import_volumes_json, list_volumes, may
 
 
 @bp.get("/volumes")

@@ -15,9 +15,8 @@ from app.api import bp
 from app.api.auth import api_error, bearer_user
 from app.extensions import db
 from app.models import ServicePoint
-from app.services.org import public_base_url
-from app.services.receipts import issue_receipt_code, read_receipt_code
-from app.services.scope import in_scope, may
+from app.services.collect import issue_receipt_code, read_receipt_code
+from app.services.registry import in_scope, may, public_base_url
 
 
 def _days(body: dict) -> int | None:

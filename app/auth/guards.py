@@ -9,7 +9,7 @@ from flask import abort
 from flask_login import current_user
 
 from app.extensions import login_manager
-from app.services.scope import in_scope, may
+from app.services.registry import in_scope, may
 
 
 def requires(capability: str):

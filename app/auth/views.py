@@ -1,4 +1,4 @@
-"""Auth views: thin wrappers over app.services.accounts."""
+"""Auth views: thin wrappers over app.services.accounts.users."""
 
 from __future__ import annotations
 
@@ -10,8 +10,7 @@ from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, PasswordForm
 from app.auth.guards import safe_next
 from app.extensions import db, limiter
-from app.services.accounts import AccountError, authenticate, change_password
-from app.services.audit import record_event
+from app.services.accounts import AccountError, authenticate, change_password, record_event
 
 
 def _per_address_limit() -> str:

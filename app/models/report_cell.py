@@ -6,7 +6,7 @@ sums that analysis.totals needs (answered, satisfied, rating), and per element
 the number of responses answering any of its criteria. The leaders' reports sum
 cells instead of scanning every response, so the first request after a restart
 or with a new filter reads thousands of cells, not a million responses. Writers
-add their responses in the same transaction (app.services.report_cells).
+add their responses in the same transaction (app.services.reports.cells).
 """
 
 from __future__ import annotations

@@ -2,7 +2,7 @@
 
 Ratings of `likert` questions are stored in fixed integer slots r1..r40 (the
 slot of a question is its position among the version's likert questions,
-see app.services.questionnaires.rating_slots). Aggregating by agency and
+see app.services.questionnaires.versions.rating_slots). Aggregating by agency and
 criterion is then one sequential scan with SUM/COUNT per slot, instead of a
 join over tens of millions of answer rows. Every other answer (choices,
 numbers, comments) is kept in the `answers` JSON map, keyed by question code.
@@ -81,7 +81,7 @@ class Response(RatingSlots, Base):
     weight: Mapped[float | None] = mapped_column(Float)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
     suspicious: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Why it is suspicious, comma-separated: honeypot, burst, repeat (see app.services.abuse).
+    # Why it is suspicious, comma-separated: honeypot, burst, repeat (see app.services.collect.abuse).
     flags: Mapped[str | None] = mapped_column(String(64))
     # Salted hash of the client address: enough to spot bursts, not to identify anyone.
     client_hash: Mapped[str | None] = mapped_column(String(64))

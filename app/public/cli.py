@@ -10,8 +10,8 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import ServicePoint
 from app.public import bp
-from app.services.org import public_base_url
-from app.services.receipts import issue_receipt_code
+from app.services.collect import issue_receipt_code
+from app.services.registry import public_base_url
 
 
 @bp.cli.command("receipt-code")

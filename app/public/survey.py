@@ -12,12 +12,14 @@ from markupsafe import escape
 from analysis.questionnaire import Questionnaire
 from app.models import ServicePoint
 from app.public.forms import HONEYPOT, error_message, read_answers, survey_sections
-from app.services.abuse import ClientHistory, ClientVisit, client_hash
-from app.services.receipts import Receipt
-from app.services.submit import (
+from app.services.collect import (
+    ClientHistory,
+    ClientVisit,
     Outcome,
     PublishedVersion,
+    Receipt,
     Submission,
+    client_hash,
     latest_published_version,
     new_nonce,
     shown_version,
@@ -43,7 +45,7 @@ def survey_context(counter: ServicePoint, channel: str, receipt: Receipt | None 
     """The counter's survey, or None when it has no published questionnaire.
 
     Published versions are immutable and kept parsed per process
-    (app.services.submit.published_version): a post checks the version it showed
+    (app.services.collect.submit.published_version): a post checks the version it showed
     without a query.
     """
     version = None

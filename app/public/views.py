@@ -25,11 +25,16 @@ from app.public.survey import (
     render_survey,
     survey_context,
 )
-from app.services.health import check_database
-from app.services.org import agency_tree, find_counter_by_token
-from app.services.posting_counter import find_posting_counter
-from app.services.receipts import ReceiptError, dossier_rated, read_receipt_code
-from app.services.submit import Outcome, response_stored, submit_response
+from app.services.collect import (
+    Outcome,
+    ReceiptError,
+    dossier_rated,
+    find_posting_counter,
+    read_receipt_code,
+    response_stored,
+    submit_response,
+)
+from app.services.registry import agency_tree, check_database, find_counter_by_token
 
 
 def _limit_key() -> str:

@@ -1,4 +1,4 @@
-"""`flask reports warm|rebuild`: build the report cells every report reads (app.services.report_cells)."""
+"""`flask reports warm|rebuild`: build the report cells every report reads (app.services.reports.cells)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import time
 import click
 
 from app.reports import bp
-from app.services import reports as rs
+from app.services.reports import estimates as rs
 
 
 @bp.cli.command("warm")

@@ -1,7 +1,7 @@
 """Leaders' dashboards: overview, ranking, heat map and criteria, comments, printable page.
 
 Each view parses the filters, checks the role ("reports") and that the agency
-lies in the user's subtree, calls app.services.report_pages and renders.
+lies in the user's subtree, calls app.services.reports.pages and renders.
 """
 
 from __future__ import annotations
@@ -14,10 +14,8 @@ from flask_login import current_user
 
 from app.auth.guards import ensure_scope, requires
 from app.reports import bp
-from app.services import report_charts as charts
-from app.services import report_pages as pages
-from app.services import reports as rs
-from app.services.report_context import page_context
+from app.services.reports import charts, page_context, pages
+from app.services.reports import estimates as rs
 
 
 def _scope():
@@ -123,7 +121,7 @@ def _question_texts(design) -> dict[str, str]:
 def comments():
     """Free-text answers with their ratings, 50 a page; low ratings highlighted for follow-up."""
     agency_id, filters = _scope()
-    from app.services.report_comments import comments_page
+    from app.services.reports import comments_page
 
     scope = pages.open_scope(agency_id, filters)
     low_only = request.args.get("low") == "1"

@@ -9,8 +9,7 @@ import app.reports.scoreboard  # noqa: F401  (the public scoreboard registers wi
 from app.auth.guards import requires
 from app.reports import bp
 from app.reports.dashboard import _scope
-from app.services import report_exports as exports
-from app.services import report_pages as pages
+from app.services.reports import exports, pages
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

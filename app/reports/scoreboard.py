@@ -9,7 +9,7 @@ from __future__ import annotations
 from flask import abort, current_app, g, render_template
 
 from app.reports import bp
-from app.services.report_pages import public_scoreboard
+from app.services.reports import public_scoreboard
 
 
 @bp.get("/scoreboard")

@@ -9,8 +9,7 @@ from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import Agency
 from app.reports import bp
-from app.services.agency_choices import agency_choices
-from app.services.coverage import agency_coverage
+from app.services.registry import agency_choices, agency_coverage
 
 
 @bp.get("/")

@@ -9,7 +9,7 @@ from werkzeug.datastructures import MultiDict
 
 from app.extensions import db
 from app.models import QuestionnaireVersion
-from app.services.designer import check_definition
+from app.services.questionnaires.designer import check_definition
 from tests.admin.conftest import login_as
 
 

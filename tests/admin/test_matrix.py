@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from app.extensions import db
-from app.services.designer import create_from_template
+from app.services.questionnaires.designer import create_from_template
 from tests.admin.conftest import login_as
 
 ALL = ("administrator", "designer", "manager", "leader")

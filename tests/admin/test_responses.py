@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import AuditEvent, Response
-from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, validate_file
+from app.services.questionnaires.versions import SURVEYS_DIR, publish_questionnaire, validate_file
 from tests.admin.conftest import login_as
 
 

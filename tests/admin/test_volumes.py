@@ -9,8 +9,8 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import DossierVolume, Response
-from app.services.accounts import issue_api_token
-from app.services.questionnaires import SURVEYS_DIR, publish_questionnaire, validate_file
+from app.services.accounts.users import issue_api_token
+from app.services.questionnaires.versions import SURVEYS_DIR, publish_questionnaire, validate_file
 from tests.admin.conftest import login_as
 
 

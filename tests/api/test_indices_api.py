@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from app.extensions import db
-from app.services.accounts import issue_api_token
+from app.services.accounts.users import issue_api_token
 from tests.reports.conftest import _fresh_per_request, as_user, province  # noqa: F401  (fixtures)
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "api" / "openapi.yaml").read_text())

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Agency, ServicePoint
 from app.models.auth import User
-from app.services.accounts import issue_api_token
+from app.services.accounts.users import issue_api_token
 
 URL = "/api/v1/receipt-codes"
 

@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Response, slot_column
-from app.services.questionnaires import questionnaire_of, rating_slots
+from app.services.questionnaires.versions import questionnaire_of, rating_slots
 
 BUDGET = 60 * 1024
 SHORT = {"E1_1": "5 Rất hài lòng", "E2_1": "4 Hài lòng", "E3_1": "5 Rất hài lòng",

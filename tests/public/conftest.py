@@ -9,7 +9,7 @@ import pytest
 
 from app.extensions import db
 from app.models import Agency, Service, ServicePoint
-from app.services.questionnaires import latest_published, load_standard_questionnaires
+from app.services.questionnaires.versions import latest_published, load_standard_questionnaires
 
 SHORT_ANSWERS = {"q-E1_1": "5", "q-E2_1": "4", "q-E3_1": "3", "q-E4_1": "2", "q-E5_1": "1",
                  "q-OVERALL": "4", "q-COMMENT": "Cán bộ nhiệt tình"}

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from app import create_app
 from app.extensions import db
 from app.models import Response
-from app.services.abuse import ClientHistory, ClientVisit, read_client_history
-from app.services.posting_counter import find_posting_counter
+from app.services.collect.abuse import ClientHistory, ClientVisit, read_client_history
+from app.services.collect.counter import find_posting_counter
 from tests.public.conftest import SHORT_ANSWERS, open_form, post_form
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Response
 from app.models.base import utcnow
-from app.services import submit
-from app.services.receipts import ReceiptError, issue_receipt_code, read_receipt_code
+from app.services.collect import submit
+from app.services.collect.receipts import ReceiptError, issue_receipt_code, read_receipt_code
 from tests.public.conftest import open_form, post_form
 
 

@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Response, slot_column
-from app.services.questionnaires import questionnaire_of, rating_slots
-from app.services.responses_csv import ExportFilter, export_rows
+from app.services.exchange.responses_csv import ExportFilter, export_rows
+from app.services.questionnaires.versions import questionnaire_of, rating_slots
 from tests.public.conftest import SHORT_ANSWERS, open_form, post_form
 
 

@@ -11,8 +11,8 @@ from sqlalchemy import func, select, text
 
 from app.extensions import db
 from app.models import Agency, Base, User
-from app.services import reports as rs
-from app.services.demo import build_demo
+from app.services.exchange.demo import build_demo
+from app.services.reports import estimates as rs
 from tests.admin.conftest import login_as, make_user
 
 

@@ -11,8 +11,8 @@ import pytest
 
 from app.extensions import db
 from app.models import Response, Service
-from app.services.questionnaires import latest_published
-from app.services.report_comments import CommentPage
+from app.services.questionnaires.versions import latest_published
+from app.services.reports.comments import CommentPage
 
 PAGE_LINK = re.compile(r'<nav class="pager"[^>]*>(.*?)</nav>', re.S)
 
@@ -167,7 +167,7 @@ def test_vietnamese_by_default_english_on_request(as_user, province, service):
 
 def test_comments_of_every_version_are_listed_together(as_user, province, service):
     from analysis.questionnaire import parse_questionnaire
-    from app.services.questionnaires import publish_questionnaire, questionnaire_of
+    from app.services.questionnaires.versions import publish_questionnaire, questionnaire_of
 
     old = questionnaire_of(latest_published("sipas-2017"))
     new_version, _ = publish_questionnaire(parse_questionnaire(dict(old.definition, version=old.version + 1),

@@ -11,9 +11,9 @@ from sqlalchemy import select
 from analysis import totals_from_table
 from app.extensions import db
 from app.models import Questionnaire, QuestionnaireVersion, Response
-from app.services import report_pages as pages
-from app.services import reports as rs
-from app.services.questionnaires import latest_published
+from app.services.questionnaires.versions import latest_published
+from app.services.reports import estimates as rs
+from app.services.reports import pages
 
 
 def _design(province, filters: rs.ReportFilters) -> tuple[pages.Scope, rs.Design]:
@@ -53,7 +53,7 @@ def test_answered_groups_are_the_domains_with_an_overall_n(province):
 
 def test_versions_with_responses_skip_versions_without_any(province):
     from analysis.questionnaire import parse_questionnaire
-    from app.services.questionnaires import publish_questionnaire, questionnaire_of
+    from app.services.questionnaires.versions import publish_questionnaire, questionnaire_of
 
     version = latest_published("sipas-2017")
     old = questionnaire_of(version)

@@ -11,12 +11,12 @@ from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import ReportCell, ReportCellsBuilt, Response
-from app.services import report_cells
-from app.services import report_pages as pages
-from app.services import reports as rs
-from app.services.aggregates import psu_totals_table
-from app.services.questionnaires import latest_published, questionnaire_of
-from app.services.responses_csv import import_responses
+from app.services.exchange.responses_csv import import_responses
+from app.services.questionnaires.versions import latest_published, questionnaire_of
+from app.services.reports import cells as report_cells
+from app.services.reports import estimates as rs
+from app.services.reports import pages
+from app.services.reports.aggregates import psu_totals_table
 from tests.public.conftest import post_form
 
 KEYS = ("agency", "month", "stratum", "psu")

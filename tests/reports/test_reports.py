@@ -16,12 +16,12 @@ from sqlalchemy import delete, func, select
 from analysis import IndexSpec, estimate_indices, totals_from_table
 from app.extensions import db
 from app.models import Agency, ReportCellsBuilt, Response
-from app.services import report_cells
-from app.services import report_pages as pages
-from app.services import reports as rs
-from app.services.aggregates import psu_totals_table
-from app.services.questionnaires import latest_published, questionnaire_of
-from app.services.report_exports import safe_cell
+from app.services.questionnaires.versions import latest_published, questionnaire_of
+from app.services.reports import cells as report_cells
+from app.services.reports import estimates as rs
+from app.services.reports import pages
+from app.services.reports.aggregates import psu_totals_table
+from app.services.reports.exports import safe_cell
 from tests.admin.conftest import make_agency
 
 
@@ -224,7 +224,7 @@ def test_comments_are_escaped_and_low_ratings_highlighted(as_user, province):
 
 
 def test_trend_marks_a_change_of_questionnaire_version(province):
-    from app.services.questionnaires import publish_questionnaire
+    from app.services.questionnaires.versions import publish_questionnaire
 
     old = questionnaire_of(latest_published("sipas-2017"))
     definition = dict(old.definition, version=old.version + 1)

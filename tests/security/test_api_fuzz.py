@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency
-from app.services.accounts import issue_api_token
+from app.services.accounts.users import issue_api_token
 from tests.admin.conftest import make_user
 
 SPEC = yaml.safe_load((Path(__file__).resolve().parents[2] / "api/openapi.yaml").read_text())

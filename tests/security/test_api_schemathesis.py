@@ -26,7 +26,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, ServicePoint
-from app.services.accounts import issue_api_token
+from app.services.accounts.users import issue_api_token
 from tests.admin.conftest import make_user
 from tests.reports.conftest import _fresh_per_request, province  # noqa: F401  (fixtures reused)
 

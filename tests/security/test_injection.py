@@ -140,7 +140,7 @@ def test_sql_strings_in_csv_comments_are_stored_as_plain_text(runner, demo, tmp_
     stored = db.session.scalars(select(Response).where(Response.uid.like("sqlc-%"))).all()
     # The import drops the quote its export puts before text a spreadsheet would run ("'=…"); a quote
     # before anything else is the citizen's own and stays.
-    from app.services.responses_csv import unquote_text_cell
+    from app.services.exchange.responses_csv import unquote_text_cell
 
     expected = [unquote_text_cell(p) for p in SQL]
     assert sorted(r.answers.get("COMMENT") for r in stored) == sorted(expected)

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, Response, ServicePoint
-from app.services.questionnaires import publish_questionnaire, validate_file
+from app.services.questionnaires.versions import publish_questionnaire, validate_file
 from tests.admin.conftest import login_as, make_user
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -1,0 +1,182 @@
+"""Dossier volumes: dossiers handled per agency or counter and month, from CSV, JSON or a form."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date
+
+from sqlalchemy import select
+from sqlalchemy.orm import joinedload
+
+from app.extensions import db
+from app.models import Agency, DossierVolume, ServicePoint, User
+from app.services.accounts.audit import record_event
+from app.services.exchange.responses_csv import ImportReport
+from app.services.registry.scope import visible_agency_ids
+
+COLUMNS = ("agency", "service_point", "month", "dossiers")
+MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+MAX_DOSSIERS = 10_000_000
+
+
+def parse_month(text: str) -> date:
+    """`YYYY-MM` to the first day of that month."""
+    match = MONTH.fullmatch(text.strip())
+    if not match or not 1 <= int(match.group(2)) <= 12:
+        raise ValueError(f"expected a month like 2025-06, got {text!r}")
+    return date(int(match.group(1)), int(match.group(2)), 1)
+
+
+def parse_dossiers(value) -> int:
+    """A whole number of dossiers, 0 or more."""
+    if isinstance(value, bool):
+        raise ValueError("expected a whole number")
+    try:
+        number = int(str(value).strip())
+    except ValueError as exc:
+        raise ValueError(f"expected a whole number, got {value!r}") from exc
+    if not 0 <= number <= MAX_DOSSIERS:
+        raise ValueError(f"must be between 0 and {MAX_DOSSIERS}")
+    return number
+
+
+@dataclass(frozen=True)
+class _Row:
+    agency_id: int
+    service_point_id: int | None
+    month: date
+    dossiers: int
+
+
+class _Checker:
+    """Checks rows (as text maps) against the organisation and the actor's scope."""
+
+    def __init__(self, actor: User, report: ImportReport, where):
+        self.report, self.where = report, where
+        self.agencies = dict(db.session.execute(select(Agency.code, Agency.id)).all())
+        self.counters = {
+            code: (sp_id, agency_id)
+            for code, sp_id, agency_id in db.session.execute(
+                select(ServicePoint.code, ServicePoint.id, ServicePoint.agency_id))
+        }
+        self.visible = visible_agency_ids(actor)
+        self.seen: set[tuple[int, int | None, date]] = set()
+
+    def error(self, position, field: str, message: str) -> None:
+        self.report.add(f"{self.where(position, field)}: {message}")
+
+    def _place(self, position, cells: dict) -> tuple[int | None, int | None]:
+        code = str(cells.get("agency") or "").strip()
+        agency_id = self.agencies.get(code)
+        if agency_id is None:
+            self.error(position, "agency", f"unknown agency {code!r}" if code else "required")
+        elif self.visible is not None and agency_id not in self.visible:
+            self.error(position, "agency", f"{code!r} is outside your agencies")
+        counter = str(cells.get("service_point") or "").strip()
+        if not counter:
+            return agency_id, None
+        found = self.counters.get(counter)
+        if found is None:
+            self.error(position, "service_point", f"unknown service point {counter!r}")
+            return agency_id, None
+        if agency_id is not None and found[1] != agency_id:
+            self.error(position, "service_point", f"{counter!r} does not belong to agency {code!r}")
+        return agency_id, found[0]
+
+    def check(self, position, cells: dict) -> _Row | None:
+        """The row to store, or None after recording its errors."""
+        before = self.report.error_count
+        agency_id, counter_id = self._place(position, cells)
+        parsed = {}
+        for field, parser in (("month", parse_month), ("dossiers", parse_dossiers)):
+            try:
+                parsed[field] = parser(cells.get(field) if cells.get(field) is not None else "")
+            except ValueError as exc:
+                self.error(position, field, str(exc))
+        if self.report.error_count != before:
+            return None
+        key = (agency_id, counter_id, parsed["month"])
+        if key in self.seen:
+            self.error(position, "month", "the same agency, service point and month appear twice")
+            return None
+        self.seen.add(key)
+        return _Row(agency_id, counter_id, parsed["month"], parsed["dossiers"])
+
+
+def _store(rows: list[_Row]) -> None:
+    """Insert or replace each (agency, counter, month) figure."""
+    for row in rows:
+        existing = db.session.scalar(select(DossierVolume).where(
+            DossierVolume.agency_id == row.agency_id,
+            DossierVolume.service_point_id.is_(None) if row.service_point_id is None
+            else DossierVolume.service_point_id == row.service_point_id,
+            DossierVolume.month == row.month,
+        ))
+        if existing is None:
+            db.session.add(DossierVolume(agency_id=row.agency_id, service_point_id=row.service_point_id,
+                                         month=row.month, dossiers=row.dossiers))
+        else:
+            existing.dossiers = row.dossiers
+    db.session.flush()
+
+
+def _import(items: Iterable[tuple[object, dict]], actor: User, source: str, where) -> ImportReport:
+    report = ImportReport()
+    checker = _Checker(actor, report, where)
+    rows = []
+    for position, cells in items:
+        report.rows += 1
+        row = checker.check(position, cells)
+        if row is not None:
+            rows.append(row)
+    if report.ok and rows:
+        _store(rows)
+        report.stored = len(rows)
+        record_event(actor, "volumes.import", source, rows=len(rows))
+    return report
+
+
+def import_volumes_csv(stream: io.TextIOBase, source: str, actor: User) -> ImportReport:
+    """CSV with columns agency, service_point (optional), month (YYYY-MM), dossiers. All or nothing."""
+    reader = csv.reader(stream)
+    header = [name.strip() for name in next(reader, [])]
+    report = ImportReport()
+    for column in ("agency", "month", "dossiers"):
+        if column not in header:
+            report.add(f"{source}: row 1, column {column}: required column is missing")
+    for column in header:
+        if column not in COLUMNS:
+            report.add(f"{source}: row 1, column {column}: unknown column (expected {', '.join(COLUMNS)})")
+    if not report.ok:
+        return report
+    try:
+        items = [(n, dict(zip(header, cells, strict=False))) for n, cells in enumerate(reader, start=2)]
+    except csv.Error as exc:
+        report.add(f"{source}: cannot read CSV: {exc}")
+        return report
+    return _import(items, actor, source, lambda n, field: f"{source}: row {n}, column {field}")
+
+
+def import_volumes_json(payload, actor: User) -> ImportReport:
+    """JSON `{"volumes": [{"agency", "service_point"?, "month", "dossiers"}, …]}`. All or nothing."""
+    report = ImportReport()
+    items = payload.get("volumes") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
+        report.add("body: expected {\"volumes\": [{\"agency\": …, \"month\": …, \"dossiers\": …}, …]}")
+        return report
+    return _import(enumerate(items), actor, "api", lambda i, field: f"volumes[{i}].{field}")
+
+
+def list_volumes(user: User, limit: int = 500) -> list[DossierVolume]:
+    """The latest figures in the user's scope."""
+    query = (select(DossierVolume)
+             .options(joinedload(DossierVolume.agency), joinedload(DossierVolume.service_point))
+             .order_by(DossierVolume.month.desc(), DossierVolume.agency_id).limit(limit))
+    visible = visible_agency_ids(user)
+    if visible is not None:
+        query = query.where(DossierVolume.agency_id.in_(visible))
+    return list(db.session.scalars(query))

@@ -1,0 +1,452 @@
+"""Report cells: add responses to their design cells as they are written, read the reports' table.
+
+Every writer of responses (the citizen form, the CSV import, the demo) calls
+`add_responses` in its own transaction, so the cells always hold exactly the
+committed responses. One INSERT … SELECT … GROUP BY … ON CONFLICT DO UPDATE
+statement per call does the arithmetic in the database, the same expressions
+for one response as for a rebuild of a million. The leaders' reports then read
+`cells_table`: thousands of cells instead of every response.
+
+A version's cells are complete once `ensure_built` has run for it (after the
+migration that added them, or after `flask reports rebuild`); from then on the
+writers keep them.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import numpy as np
+import pandas as pd
+from sqlalchemy import (
+    Integer,
+    String,
+    and_,
+    bindparam,
+    case,
+    cast,
+    delete,
+    func,
+    literal,
+    literal_column,
+    or_,
+    select,
+    text,
+)
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import IntegrityError
+
+from analysis.questionnaire import Questionnaire
+from app.extensions import db
+from app.models import QuestionnaireVersion, Response, slot_column
+from app.models.report_cell import CELL_KEY, SLOT_SUMS, ReportCell, ReportCellsBuilt
+from app.services.questionnaires.versions import questionnaire_of, rating_slots
+from app.services.reports.aggregates import GROUP_COLUMNS
+
+_CELLS = ReportCell.__table__
+_KEYS = ("agency", "month", "stratum", "psu")
+
+
+def element_columns(questionnaire: Questionnaire) -> dict[str, str]:
+    """Column of each element's "answered any criterion" count: e1, e2, … in questionnaire order."""
+    slots = rating_slots(questionnaire)
+    out = {}
+    for element in questionnaire.elements:
+        if any(q.code in slots for q in element.questions):
+            out[element.code] = f"e{len(out) + 1}"
+    return out
+
+
+def _answered_any(ratings: list):
+    return func.coalesce(func.sum(case((or_(*(r.is_not(None) for r in ratings)), 1), else_=0)), 0)
+
+
+def _total(expression):
+    # SUM over a cell whose criterion nobody answered is NULL; the columns are NOT NULL.
+    return func.coalesce(func.sum(expression), 0)
+
+
+def _cell_select(version_id: int, questionnaire: Questionnaire, where):
+    """Per design cell of the selected responses: every sum a ReportCell holds."""
+    slots = rating_slots(questionnaire)
+    points = questionnaire.scale.points
+    satisfied = sorted(questionnaire.scale.satisfied)
+    weight = func.coalesce(Response.weight, 1.0)
+    keys = [
+        Response.version_id, Response.agency_id, GROUP_COLUMNS["month"],
+        func.coalesce(Response.stratum, "-"),
+        func.coalesce(Response.psu, "#" + cast(Response.id, String)),
+        Response.channel, Response.verified, Response.suspicious,
+    ]
+    ratings = {code: getattr(Response, slot_column(slot)) for code, slot in slots.items()}
+    columns = list(CELL_KEY) + ["n", "w", "any_answered"]
+    criteria = [ratings[code] for code in questionnaire.likert_codes()]
+    measures = [func.count(), _total(weight), _answered_any(criteria)]
+    for code, rating in ratings.items():
+        slot = slots[code]
+        answered = cast(rating.is_not(None), Integer)
+        # A top range like {4, 5} is one comparison; NULL (unanswered) counts as not satisfied.
+        top = satisfied == list(range(satisfied[0], points + 1))
+        is_sat = cast(func.coalesce(rating >= satisfied[0] if top else rating.in_(satisfied), False), Integer)
+        rated = func.coalesce(rating, 0)
+        columns += [f"{kind}{slot}" for kind in SLOT_SUMS]
+        measures += [func.count(rating), _total(is_sat), _total(rated),
+                     _total(weight * answered), _total(weight * is_sat), _total(weight * rated)]
+    for element in questionnaire.elements:
+        members = [ratings[q.code] for q in element.questions if q.code in ratings]
+        if members:
+            columns.append(element_columns(questionnaire)[element.code])
+            measures.append(_answered_any(members))
+    query = select(*keys, *measures).where(Response.version_id == version_id, where).group_by(*keys)
+    return columns, query
+
+
+def _upsert(columns: list[str], query, sign: int = 1):
+    insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
+    statement = insert(_CELLS).from_select(columns, query, include_defaults=False)
+    added = [name for name in columns if name not in CELL_KEY]
+    excluded = statement.excluded
+    return statement.on_conflict_do_update(
+        index_elements=list(CELL_KEY),
+        set_={name: _CELLS.c[name] + (excluded[name] if sign > 0 else -excluded[name]) for name in added},
+    )
+
+
+# The statement for one response, per database and version, as SQL text with one
+# parameter. Built from the same expressions as a rebuild, but compiled once with
+# its constants inline: as a Core statement it carried about 300 bound parameters,
+# which cost the driver more (parsing them on every call) than the database spent.
+_ONE: dict[tuple, object] = {}
+_ONE_LOCK = threading.Lock()
+
+
+def _one_response_statement(version_id: int, questionnaire: Questionnaire):
+    columns, query = _cell_select(version_id, questionnaire, Response.id == literal_column(":response_id"))
+    compiled = _upsert(columns, query).compile(dialect=db.engine.dialect,
+                                              compile_kwargs={"literal_binds": True})
+    return text(str(compiled))
+
+
+def add_response(version_id: int, response_id: int, questionnaire: Questionnaire | None = None) -> None:
+    """Add one just-inserted response to its cell, in the caller's transaction."""
+    statement = _statement(_ONE, _one_response_statement, version_id, questionnaire)
+    # On the session's connection: the ORM layer of session.execute adds nothing for SQL text.
+    db.session.connection().execute(statement, {"response_id": response_id})
+
+
+# PostgreSQL: the response's INSERT and its cell's upsert as one statement (data-modifying
+# CTEs), one round trip fewer per citizen post. Keyed like _ONE.
+_INSERTING: dict[tuple, object] = {}
+# Every column but the id, in table order: the values insert_counted takes.
+_INSERTED = [column.name for column in Response.__table__.c if column.name != "id"]
+
+
+def _inserting_statement(version_id: int, questionnaire: Questionnaire):
+    # Only the table's own column names go into the text; the values are bound.
+    typed = [bindparam(name, type_=Response.__table__.c[name].type) for name in _INSERTED]
+    insert = (f"INSERT INTO response ({', '.join(_INSERTED)}) "  # noqa: S608
+              f"VALUES ({', '.join(':' + name for name in _INSERTED)}) RETURNING *")
+    # Inside the WITH, "response" is the inserted row: the upsert is the rebuild's own statement over it.
+    cell_columns, query = _cell_select(version_id, questionnaire, literal_column("true"))
+    upsert = _upsert(cell_columns, query).compile(dialect=db.engine.dialect,
+                                                  compile_kwargs={"literal_binds": True})
+    sql = f"WITH response AS ({insert}), cell AS ({upsert}) SELECT id FROM response"  # noqa: S608
+    return text(sql).bindparams(*typed)
+
+
+def _statement(cache: dict, build, version_id: int, questionnaire: Questionnaire | None):
+    key = (db.engine.url.render_as_string(), version_id)
+    with _ONE_LOCK:
+        statement = cache.get(key)
+    if statement is None:
+        statement = build(version_id, questionnaire or _questionnaire(version_id))
+        with _ONE_LOCK:
+            cache[key] = statement
+    return statement
+
+
+def insert_counted(version_id: int, row: dict, questionnaire: Questionnaire | None = None) -> int:
+    """Insert one response (a value for every column but the id) and add it to its cell, in the
+    caller's transaction; its id. One statement on PostgreSQL; on SQLite the INSERT, then add_response."""
+    connection = db.session.connection()
+    if connection.dialect.name != "postgresql":
+        response_id = connection.execute(Response.__table__.insert(), row).inserted_primary_key[0]
+        add_response(version_id, response_id, questionnaire)
+        return response_id
+    statement = _statement(_INSERTING, _inserting_statement, version_id, questionnaire)
+    return connection.execute(statement, row).scalar_one()
+
+
+def warm_statements() -> int:
+    """Build the one-response statements of every published version, as the first post of each
+    would (compiling one takes about 0.1 s); the number of versions."""
+    version_ids = db.session.scalars(
+        select(QuestionnaireVersion.id).where(QuestionnaireVersion.status == "published")).all()
+    build = _inserting_statement if db.engine.dialect.name == "postgresql" else _one_response_statement
+    cache = _INSERTING if db.engine.dialect.name == "postgresql" else _ONE
+    for version_id in version_ids:
+        _statement(cache, build, version_id, None)
+    return len(version_ids)
+
+
+def add_responses(version_id: int, where, questionnaire: Questionnaire | None = None) -> None:
+    """Add the responses of a version matching `where` (just inserted, in this transaction)."""
+    columns, query = _cell_select(version_id, questionnaire or _questionnaire(version_id), where)
+    db.session.execute(_upsert(columns, query))
+
+
+def add_uids(uids: Sequence[str]) -> None:
+    """Add just-inserted responses, named by their uid, whatever their versions."""
+    if not uids:
+        return
+    versions = db.session.scalars(select(Response.version_id).where(Response.uid.in_(uids)).distinct())
+    for version_id in list(versions):
+        add_responses(version_id, Response.uid.in_(uids))
+
+
+def _questionnaire(version_id: int) -> Questionnaire:
+    return questionnaire_of(db.session.get(QuestionnaireVersion, version_id))
+
+
+def _build(version_id: int) -> None:
+    db.session.execute(delete(ReportCell).where(ReportCell.version_id == version_id))
+    add_responses(version_id, literal(True))
+    db.session.commit()
+
+
+def rebuild(version_id: int) -> None:
+    """Recompute a version's cells from its responses (after responses were changed by hand); commits."""
+    db.session.execute(delete(ReportCellsBuilt).where(ReportCellsBuilt.version_id == version_id))
+    db.session.add(ReportCellsBuilt(version_id=version_id, built_at=datetime.now(UTC)))
+    db.session.flush()
+    _build(version_id)
+
+
+def ensure_built(version_id: int) -> bool:
+    """Build a version's cells unless they are complete; True when they were built now.
+
+    The marker row is inserted first and serves as the lock: a concurrent build of
+    the same version waits on its primary key and then finds it taken. Responses
+    submitted meanwhile add themselves to cells as usual; the DELETE and the
+    INSERT … ON CONFLICT take the cells' row locks, so each such response ends up
+    counted once, by whichever statement sees it.
+    """
+    if db.session.get(ReportCellsBuilt, version_id) is not None:
+        return False
+    db.session.rollback()  # end the read snapshot: the marker may have been committed meanwhile
+    try:
+        db.session.add(ReportCellsBuilt(version_id=version_id, built_at=datetime.now(UTC)))
+        db.session.flush()
+    except IntegrityError:
+        db.session.rollback()  # another worker built them
+        return False
+    _build(version_id)
+    return True
+
+
+def _plain_rows(query) -> list[tuple]:
+    """The driver's plain tuples: SQLAlchemy's row processing cost more than the query."""
+    connection = db.session.connection()
+    if connection.dialect.name == "postgresql":
+        # psycopg's binary format: numbers arrive as numbers, not as text to parse (a third faster).
+        compiled = query.compile(dialect=connection.dialect)
+        with connection.connection.driver_connection.cursor(binary=True) as cursor:
+            cursor.execute(str(compiled), compiled.params)
+            return cursor.fetchall()
+    result = connection.execute(query)
+    rows = result.cursor.fetchall()
+    result.close()
+    return rows
+
+
+def cells_table(
+    version_id: int,
+    questionnaire: Questionnaire,
+    where: Sequence = (),
+    weighted: bool = True,
+    domain: Sequence = (),
+    rating_sums: bool = True,
+) -> dict[str, np.ndarray]:
+    """The reports' aggregate table (agency × month × stratum × PSU) summed from the cells.
+
+    Same contract as app.services.reports.aggregates.psu_totals_table(by=("agency", "month")),
+    whose GROUP BY over the responses it replaces: n, w, K__ws, K__wa, K__wr, K__n,
+    E__n and OVERALL__n, plus `inside`. `where` (conditions on ReportCell's key
+    columns) drops cells. With a `domain`, the cells outside it come as separate
+    rows with inside = False: the reports give them no weight but keep their PSUs
+    in the design, so variances are domain variances. Without `rating_sums` the
+    K__wr columns (only the mean-score measure reads them) are zeros, not read.
+    """
+    sources = _sources(questionnaire, weighted, rating_sums)
+    columns = list(dict.fromkeys(sources.values()))
+    read = _read_cells(version_id, columns, and_(ReportCell.version_id == version_id, *where), domain)
+    if read is None:
+        empty = {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
+        return {**empty, "inside": np.array([], dtype=bool)}
+    keys, inside, values, order = read
+    first, group, n_groups = _cell_groups(keys, inside)
+    if n_groups < len(group):
+        # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
+        values = _group_sums(values, group, n_groups)
+    table: dict[str, np.ndarray] = {
+        "agency": np.asarray(keys[0], dtype=np.int64)[first],
+        **{name: keys[i][first] for i, name in enumerate(_KEYS) if i},
+        "inside": inside[first],
+    }
+    position = {column: i for i, column in enumerate(order)}
+    for name, column in sources.items():
+        table[name] = values[:, position[column]]
+    if not rating_sums:
+        zeros = np.zeros(n_groups)
+        table |= {f"{code}__wr": zeros for code in questionnaire.likert_codes()}
+    return table
+
+
+def _sources(questionnaire: Questionnaire, weighted: bool, rating_sums: bool) -> dict[str, str]:
+    """Each column of the aggregate table and the cell column it is read from."""
+    slots = rating_slots(questionnaire)
+    prefix = "w" if weighted else ""
+    sources = {"n": "n", "w": "w" if weighted else "n"}
+    for code in questionnaire.likert_codes():
+        slot = slots[code]
+        sources |= {f"{code}__ws": f"{prefix}s{slot}", f"{code}__wa": f"{prefix}a{slot}",
+                    f"{code}__n": f"a{slot}"}
+        if rating_sums:
+            sources[f"{code}__wr"] = f"{prefix}r{slot}"
+    sources |= {f"{element}__n": column for element, column in element_columns(questionnaire).items()}
+    sources["OVERALL__n"] = "any_answered"
+    return sources
+
+
+# Bits per count when several counts travel in one 64-bit integer (see _read_cells).
+_PACK_LIMIT = 63
+
+
+def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, packed: bool = True):
+    """The cells' keys, `inside`, the columns' values as one float matrix and their order (None: no cell).
+
+    Reading a value costs the database and the driver about the same whatever it
+    holds, so the time goes with the number of columns read (see _Layout).
+    """
+    postgres = db.session.connection().dialect.name == "postgresql"
+    layout = _Layout.of(columns, (2 * _count_bound() + 1).bit_length() if packed else 0, postgres)
+    inside = [case((and_(*domain), 1), else_=0)] if domain else []
+    query = select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, *inside,
+                   *layout.expressions()).where(where)
+    rows = _plain_rows(query)
+    if not rows:
+        return None
+    everything = np.array(rows, dtype=object)
+    values = layout.values(everything[:, 4 + len(inside):])
+    if values is None:
+        return _read_cells(version_id, columns, where, domain, packed=False)
+    flags = everything[:, 4] == 1 if inside else np.ones(len(rows), dtype=bool)
+    return [everything[:, i] for i in range(4)], flags, values, layout.order
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """How the cells' columns travel: a few plain, counts packed into integers, floats as bytes.
+
+    Counts (answered, satisfied without weights, elements' n) are at most the
+    cell's n, which is at most the largest response id: several of them travel
+    in one integer and numpy splits them again. The cell's own n comes plain and
+    proves the width was wide enough; if not (ids reused or reset), the cells
+    are read again unpacked. On PostgreSQL the weighted sums travel as one
+    bytea of their float8send bytes per cell, exact and read by numpy at once.
+    """
+
+    plain: list[str]
+    groups: list[list[str]]
+    width: int
+    floats: list[str]
+
+    @classmethod
+    def of(cls, columns: list[str], width: int, as_bytes: bool) -> _Layout:
+        """The layout of `columns` for counts of at most `width` bits (0: unpacked)."""
+        counts = [c for c in columns if c != "n" and isinstance(_CELLS.c[c].type, Integer)]
+        per = _PACK_LIMIT // width if width else 1
+        if per < 2:
+            counts, per = [], 1
+        floats = [c for c in columns if c not in counts and c != "n"] if as_bytes else []
+        plain = [c for c in columns if c not in counts and c not in floats]
+        return cls(plain, [counts[i:i + per] for i in range(0, len(counts), per)], width, floats)
+
+    @property
+    def order(self) -> list[str]:
+        """The columns of `values`, in order."""
+        return [*self.plain, *(c for group in self.groups for c in group), *self.floats]
+
+    def expressions(self) -> list:
+        """The selected expressions, after the keys."""
+        packs = [_packed(group, self.width) for group in self.groups]
+        floats = [_float_bytes(self.floats)] if self.floats else []
+        return [*(_CELLS.c[c] for c in self.plain), *packs, *floats]
+
+    def values(self, block: np.ndarray) -> np.ndarray | None:
+        """The rows' values as a float matrix in `order`, None when a count may have overflowed its width."""
+        # Column-major: analysis reads the table column by column (strided, each value a cache miss).
+        values = np.empty((len(block), len(self.order)), order="F")
+        values[:, :len(self.plain)] = block[:, :len(self.plain)].astype(float)
+        n = values[:, self.plain.index("n")]
+        if self.groups and (n.max() >= 1 << self.width or n.min() < 0):
+            return None
+        at, mask = len(self.plain), (1 << self.width) - 1
+        packed = block[:, len(self.plain):len(self.plain) + len(self.groups)].astype(np.int64)
+        for i, group in enumerate(self.groups):
+            for j in range(len(group)):
+                values[:, at] = (packed[:, i] >> (self.width * j)) & mask
+                at += 1
+        if self.floats:
+            raw = np.frombuffer(b"".join(block[:, -1]), dtype=">f8")
+            values[:, at:] = raw.reshape(len(block), len(self.floats))
+        return values
+
+
+def _count_bound() -> int:
+    """No cell counts more responses than the largest response id (read from the primary key's index)."""
+    return db.session.scalar(select(func.max(Response.id))) or 0
+
+
+def _packed(columns: list[str], width: int):
+    """c0 + c1·2^width + c2·2^(2·width) + …, the constants inline (no bound parameter to type)."""
+    expression = _CELLS.c[columns[0]]
+    for j, column in enumerate(columns[1:], start=1):
+        expression = expression + _CELLS.c[column] * literal_column(str(1 << (width * j)))
+    return expression
+
+
+def _float_bytes(columns: list[str]):
+    """float8send(c0) || float8send(c1) || …: PostgreSQL's output of one value per column cost more."""
+    expression = func.float8send(_CELLS.c[columns[0]])
+    for column in columns[1:]:
+        expression = expression.op("||")(func.float8send(_CELLS.c[column]))
+    return expression
+
+
+def _cell_groups(keys: list[np.ndarray], inside: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Rows of one agency × month × stratum × PSU × inside: (each group's first row, each row's group, count).
+
+    Groups are numbered in the order they first appear (as pandas' groupby(sort=False) did).
+    """
+    group = inside.astype(np.int64)
+    size = 2
+    for key in keys:
+        codes, uniques = pd.factorize(key)
+        # Re-densified after every key, so the combined code stays below rows² (no overflow).
+        group, combined = pd.factorize(group * len(uniques) + codes)
+        size = len(combined)
+    # Numbered by first appearance, a group's first row is where the running maximum grows.
+    new = np.ones(len(group), dtype=bool)
+    new[1:] = group[1:] > np.maximum.accumulate(group)[:-1]
+    return np.flatnonzero(new), group, size
+
+
+def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndarray:
+    """Column sums per group, adding each group's rows in table order."""
+    order = np.argsort(group, kind="stable")
+    starts = np.searchsorted(group[order], np.arange(n_groups))
+    return np.asfortranarray(np.add.reduceat(values[order], starts, axis=0))
