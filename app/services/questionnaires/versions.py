@@ -15,7 +15,7 @@ from app.models import RATING_SLOTS, QuestionnaireVersion
 from app.models import Questionnaire as QuestionnaireRow
 from app.models.base import utcnow
 
-SURVEYS_DIR = Path(__file__).resolve().parent.parent.parent / "surveys"
+SURVEYS_DIR = Path(__file__).resolve().parents[3] / "surveys"
 STANDARD_FILES = ("sipas-2017.yaml", "sipas-short.yaml", "arta-csm.yaml", "omb-a11-280.yaml")
 
 

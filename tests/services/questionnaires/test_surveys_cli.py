@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import QuestionnaireVersion
 
-SURVEYS = sorted(str(p) for p in (Path(__file__).parent.parent / "surveys").glob("*.yaml"))
+SURVEYS = sorted(str(p) for p in (Path(__file__).parents[3] / "surveys").glob("*.yaml"))
 
 BROKEN = """\
 code: Bad Code
