@@ -27,7 +27,7 @@ from app.services.questionnaires import (
     publish_questionnaire,
     validate_file,
 )
-from app.services.registry import counter_url, list_counters
+from app.services.registry import counter_url, counters_on_air
 
 
 def _fail(lines: list[str] | str, code: int = 1):
@@ -186,7 +186,7 @@ def counters_cli():
 @with_appcontext
 def counters_list(fmt):
     """List active counters: code, agency, name, public QR url."""
-    counters = list_counters()
+    counters = counters_on_air()
     if fmt == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
         writer.writerow(["code", "agency", "name", "url"])

@@ -10,11 +10,12 @@ from flask_babel import gettext as _
 from markupsafe import escape
 
 from analysis.questionnaire import Questionnaire
-from app.models import ServicePoint
 from app.public.forms import HONEYPOT, error_message, read_answers, survey_sections
 from app.services.collect import (
     ClientHistory,
     ClientVisit,
+    Counter,
+    Named,
     Outcome,
     PublishedVersion,
     Receipt,
@@ -34,14 +35,14 @@ PROGRESS_FROM = 8
 class SurveyContext:
     """What a citizen is rating: the counter, the version shown, through which channel."""
 
-    counter: ServicePoint
+    counter: Counter
     version: PublishedVersion
     questionnaire: Questionnaire
     channel: str
     receipt: Receipt | None = None
 
 
-def survey_context(counter: ServicePoint, channel: str, receipt: Receipt | None = None):
+def survey_context(counter: Counter, channel: str, receipt: Receipt | None = None):
     """The counter's survey, or None when it has no published questionnaire.
 
     Published versions are immutable and kept parsed per process
@@ -111,8 +112,7 @@ def render_survey(context: SurveyContext, outcome: Outcome | None = None, notice
         errors = {code: error_message(kind, questions.get(code)) for code, kind in outcome.errors.items()}
     posted = request.method == "POST"
     services = context.counter.services
-    if isinstance(context.counter, ServicePoint):
-        _remember_services(context.counter.id, services)
+    _remember_services(context.counter)
     template = "kiosk/survey.html" if context.channel == "kiosk" else "public/survey.html"
     page = render_template(
         template,
@@ -147,40 +147,25 @@ def _with_alert(page: str, message: str) -> str:
     return head + alert + marker + tail if marker else page
 
 
-@dataclass(frozen=True)
-class Named:
-    """What a form page shows of an agency, a counter or a service, without the database."""
-
-    id: int
-    name_vi: str
-    name_en: str
-    qr_token: str = ""
-    agency: Named | None = None
-    services: tuple[Named, ...] = ()
-
-    def name(self, lang: str) -> str:
-        """The name in a language, Vietnamese when unknown."""
-        return self.name_en if lang == "en" else self.name_vi
-
-
-# counter id -> the services its form last offered (in this process); display only.
+# counter id -> the services its form last offered (in this process), so that a form sent during an
+# outage can be drawn again with its service list; display only.
 _SERVICES: dict[int, tuple[Named, ...]] = {}
 
 
-def _remember_services(counter_id: int, services) -> None:
-    if len(_SERVICES) > 10_000:
-        _SERVICES.clear()
-    _SERVICES[counter_id] = tuple(Named(s.id, s.name_vi, s.name_en) for s in services)
+def _remember_services(counter: Counter) -> None:
+    if counter.services:
+        if len(_SERVICES) > 10_000:
+            _SERVICES.clear()
+        _SERVICES[counter.id] = counter.services
 
 
 def detached(context: SurveyContext) -> SurveyContext:
-    """The context with plain copies of the counter and its agency (and the services its form last
-    showed in this process), so that the form can be drawn again when the database cannot be read.
-    Takes only what is already loaded: no query."""
-    counter, agency = context.counter, context.counter.agency
-    copy = Named(counter.id, counter.name_vi, counter.name_en, counter.qr_token,
-                 Named(agency.id, agency.name_vi, agency.name_en), _SERVICES.get(counter.id, ()))
-    return replace(context, counter=copy)
+    """The context with the services the counter's form last showed in this process, so that the form
+    can be drawn again when the database cannot be read. No query: the counter is plain values."""
+    counter = context.counter
+    if counter.services or counter.id not in _SERVICES:
+        return context
+    return replace(context, counter=replace(counter, services=_SERVICES[counter.id]))
 
 
 def counter_not_found():
@@ -188,6 +173,6 @@ def counter_not_found():
     return make_response(render_template("public/not_found.html"), 404)
 
 
-def no_questionnaire(counter: ServicePoint, channel: str):
+def no_questionnaire(counter: Counter, channel: str):
     """A clear message when a counter collects no ratings right now."""
     return make_response(render_template("public/landing.html", counter=counter, kiosk=channel == "kiosk"))

@@ -29,12 +29,13 @@ from app.services.collect import (
     Outcome,
     ReceiptError,
     dossier_rated,
+    find_counter,
     find_posting_counter,
     read_receipt_code,
     response_stored,
     submit_response,
 )
-from app.services.registry import agency_tree, check_database, find_counter_by_token
+from app.services.registry import agency_tree, check_database
 
 
 def _limit_key() -> str:
@@ -127,7 +128,7 @@ def _survey_or_submit(token: str, channel: str):
 
 
 def _submit(token: str, channel: str):
-    # A post reads the counter as one plain row; only a form drawn again loads the ORM counter.
+    # A post reads the counter, the posted service's validity and the client's history in one query.
     visit = posting_visit(channel)
     counter = find_posting_counter(token, request.form.get("service", "").strip(), visit)
     context = survey_context(counter, channel) if counter else None
@@ -144,7 +145,7 @@ def _submit(token: str, channel: str):
 
 def _form_page(token: str, channel: str, outcome: Outcome | None = None):
     """The counter's form (with a post's errors, when nothing was stored), or why there is none."""
-    counter = find_counter_by_token(token)
+    counter = find_counter(token, with_services=True)
     if counter is None:
         return counter_not_found()
     context = survey_context(counter, channel)
@@ -205,7 +206,7 @@ def kiosk_session(token: str):
     """A fresh CSRF token for the kiosk to send answers it queued while offline."""
     from flask_wtf.csrf import generate_csrf
 
-    if find_counter_by_token(token) is None:
+    if find_counter(token) is None:
         abort(404)
     page = jsonify(csrf=generate_csrf())
     page.headers["Cache-Control"] = "no-store"
@@ -224,7 +225,7 @@ def kiosk_service_worker():
 def csrf_failed(error: CSRFError):
     """An expired or missing CSRF token: keep the citizen's answers and ask to send again."""
     token = (request.view_args or {}).get("token")
-    counter = find_counter_by_token(token) if token and request.endpoint in (
+    counter = find_counter(token) if token and request.endpoint in (
         "public.survey", "public.kiosk") else None
     context = survey_context(counter, "kiosk" if request.endpoint == "public.kiosk" else "qr") \
         if counter else None

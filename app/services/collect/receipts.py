@@ -19,11 +19,11 @@ from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
-from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Response, ServicePoint
 from app.models.base import utcnow
+from app.services.collect.counter import Counter, counter_by_id
 
 DOSSIER_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_./-]{0,63}")
 SIGNATURE_BYTES = 16
@@ -42,7 +42,7 @@ class ReceiptError(Exception):
 class Receipt:
     """A verified receipt code: which counter and dossier it is for, and until when."""
 
-    counter: ServicePoint
+    counter: Counter
     dossier_id: str
     expires_at: datetime
 
@@ -101,11 +101,7 @@ def read_receipt_code(code: str, now: datetime | None = None) -> Receipt:
     expires_at = datetime.fromtimestamp(expiry, UTC)
     if expires_at <= (now or utcnow()):
         raise ReceiptError("expired")
-    counter = db.session.scalar(
-        select(ServicePoint)
-        .options(joinedload(ServicePoint.agency))
-        .where(ServicePoint.id == counter_id, ServicePoint.active.is_(True))
-    )
+    counter = counter_by_id(counter_id, with_services=True)
     if counter is None:
         raise ReceiptError("invalid")
     return Receipt(counter, dossier_id, expires_at)

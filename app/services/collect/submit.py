@@ -25,7 +25,7 @@ from app.models import RATING_SLOTS, QuestionnaireVersion, Response, ServicePoin
 from app.models.base import utcnow
 from app.models.org import service_point_service
 from app.services.collect.abuse import ClientHistory, suspicion_flags
-from app.services.collect.counter import PostingCounter
+from app.services.collect.counter import Counter
 from app.services.collect.receipts import Receipt
 from app.services.questionnaires.versions import rating_slots
 from app.services.reports import cells as report_cells
@@ -93,7 +93,7 @@ def published_version(version_id: int) -> PublishedVersion | None:
     return found
 
 
-def latest_published_version(counter: ServicePoint | PostingCounter) -> PublishedVersion | None:
+def latest_published_version(counter: Counter) -> PublishedVersion | None:
     """The latest published version of the counter's questionnaire (the one a new form shows)."""
     if counter.questionnaire_id is None:
         return None
@@ -109,7 +109,7 @@ def latest_published_version(counter: ServicePoint | PostingCounter) -> Publishe
     return None if version_id is None else published_version(version_id)
 
 
-def shown_version(counter: ServicePoint | PostingCounter, version_id: str) -> PublishedVersion | None:
+def shown_version(counter: Counter, version_id: str) -> PublishedVersion | None:
     """The exact version a form showed, if it is a published version of the counter's questionnaire."""
     if not version_id.isdigit() or len(version_id) > 12 or counter.questionnaire_id is None:
         return None
@@ -168,7 +168,7 @@ def parse_answers(questionnaire: Questionnaire, raw: Mapping[str, list[str]]) ->
 class Submission:
     """One posted form, already read from the request by the view."""
 
-    counter: ServicePoint | PostingCounter
+    counter: Counter
     channel: str
     version_id: str
     nonce: str
@@ -216,14 +216,14 @@ def _dossier_taken(receipt: Receipt | None) -> bool:
     ) is not None
 
 
-def _service_id(counter: ServicePoint | PostingCounter, value: str) -> tuple[int | None, bool]:
+def _service_id(counter: Counter, value: str) -> tuple[int | None, bool]:
     """The chosen service's id (None when not given) and whether the choice is valid."""
     if not value:
         return None, True
-    if isinstance(counter, PostingCounter) and counter.posted_service == value:
+    if counter.posted_service == value:
         # Checked in the query that read the counter.
         return counter.posted_service_id, counter.posted_service_id is not None
-    if "services" in counter.__dict__:  # already loaded (paper entry): no query
+    if counter.services:  # already read (paper entry): no query
         offered = {str(s.id): s.id for s in counter.services}
         return offered.get(value), value in offered
     if not value.isdigit() or len(value) > 12:
@@ -261,7 +261,7 @@ def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int |
     return None, parsed, service_id
 
 
-def counter_week_psu(counter: ServicePoint | PostingCounter, when: datetime, tz_name: str) -> str:
+def counter_week_psu(counter: Counter, when: datetime, tz_name: str) -> str:
     """The cluster of a self-selected response: its counter and local ISO week.
 
     Answers from one counter in one week share staff, queue and conditions, so

@@ -11,6 +11,7 @@ from analysis.questionnaire import Questionnaire
 from app.extensions import db
 from app.models import Agency, ServicePoint, User
 from app.services.accounts.audit import record_event
+from app.services.collect.counter import counter_by_id
 from app.services.collect.submit import Outcome, Submission, new_nonce, submit_response
 from app.services.exchange.responses_csv import ImportReport, import_responses
 from app.services.registry.scope import visible_agency_ids
@@ -62,8 +63,11 @@ def submit_paper(counter: ServicePoint, version_id: int, questionnaire: Question
                  fields: dict[str, str], nonce: str, service: str, actor: User) -> Outcome:
     """Store one paper questionnaire typed in by staff (channel `paper`); commits when stored."""
     answers = {q.code: _normalise(q, fields.get(q.code, "")) for q in questionnaire.all_questions()}
+    plain = counter_by_id(counter.id, with_services=True)
+    if plain is None:  # deactivated since the page was drawn
+        return Outcome("outdated")
     outcome = submit_response(Submission(
-        counter=counter, channel="paper", version_id=str(version_id), nonce=nonce, service=service,
+        counter=plain, channel="paper", version_id=str(version_id), nonce=nonce, service=service,
         answers=answers,
     ))
     if outcome.status == "stored":

@@ -17,7 +17,7 @@ __getattr__, __all__ = lazy_exports(
         "check_database": "health",
         "COLUMNS": "volumes",
         "counter_url": "org",
-        "find_counter_by_token": "org",
+        "counters_on_air": "org",
         "import_volumes_csv": "volumes",
         "import_volumes_json": "volumes",
         "in_scope": "scope",

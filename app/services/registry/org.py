@@ -6,7 +6,7 @@ from dataclasses import dataclass, field
 
 from flask import current_app
 from sqlalchemy import func, select
-from sqlalchemy.orm import contains_eager, joinedload
+from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Agency, ServicePoint
@@ -51,17 +51,6 @@ OPEN_COUNTER = (
 )
 
 
-def find_counter_by_token(token: str) -> ServicePoint | None:
-    """The open counter a QR token names, with its agency, in one query; None if unknown, revoked,
-    inactive or of an inactive agency."""
-    return db.session.scalar(
-        select(ServicePoint)
-        .join(ServicePoint.agency)
-        .options(contains_eager(ServicePoint.agency))
-        .where(ServicePoint.qr_token == token, *OPEN_COUNTER)
-    )
-
-
 def public_base_url() -> str:
     """The address citizens reach the app at (PUBLIC_BASE_URL, else the local server)."""
     return current_app.config["PUBLIC_BASE_URL"] or f"http://127.0.0.1:{current_app.config['PORT']}"
@@ -72,7 +61,7 @@ def counter_url(counter: ServicePoint) -> str:
     return f"{public_base_url()}/s/{counter.qr_token}"
 
 
-def list_counters(active_only: bool = True) -> list[ServicePoint]:
+def counters_on_air(active_only: bool = True) -> list[ServicePoint]:
     """Counters with their agencies, ordered by code."""
     query = select(ServicePoint).options(joinedload(ServicePoint.agency)).order_by(ServicePoint.code)
     if active_only:

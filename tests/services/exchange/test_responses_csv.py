@@ -66,7 +66,7 @@ def test_export_reads_the_database_a_batch_at_a_time(runner, demo, monkeypatch):
 
     from sqlalchemy import event
 
-    from app.services import responses_csv
+    from app.services.exchange import responses_csv
     from app.services.exchange.responses_csv import ExportFilter, export_rows
 
     whole = _export(runner, "--survey", "sipas-2017", "--agency", "DEMO-H01")
