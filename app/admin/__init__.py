@@ -1,6 +1,6 @@
 """Admin blueprint: agencies, counters, QR posters, questionnaire designer, users, imports.
 
-Every route is guarded by app.auth.guards.requires (role) and, for anything that
+Every route is guarded by app.web.guards.requires (role) and, for anything that
 belongs to an agency, ensure_scope (the user's agency subtree), on the server.
 """
 

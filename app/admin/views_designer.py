@@ -11,11 +11,11 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import ActionForm, DraftForm, NewQuestionnaireForm, UploadForm
 from app.admin.uploads import UploadError, text_stream
-from app.auth.guards import requires
 from app.extensions import db
 from app.models import QuestionnaireVersion
-from app.public.forms import survey_sections
 from app.services.questionnaires import designer, designer_form
+from app.web.guards import requires
+from app.web.survey_form import survey_sections
 
 
 @dataclass(frozen=True)

@@ -7,8 +7,8 @@ from flask_babel import lazy_gettext as _l
 from flask_login import current_user
 
 from app.admin import bp
-from app.auth.guards import requires
 from app.services.registry import may
+from app.web.guards import requires
 
 ROLE_NAMES = {
     "administrator": _l("administrator"),

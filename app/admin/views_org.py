@@ -9,12 +9,12 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import ActionForm, AgencyForm, CounterForm, ServiceForm, UploadForm
 from app.admin.uploads import run_import
-from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import Agency, Service, ServicePoint
 from app.models.org import AGENCY_LEVELS
 from app.services.registry import agencies as org
 from app.services.registry import agency_choices, counter_url
+from app.web.guards import ensure_scope, requires
 
 
 def _saved(message: str, endpoint: str, **values):

@@ -9,7 +9,6 @@ from markupsafe import Markup
 
 from app.admin import bp
 from app.admin.forms import ActionForm
-from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import Agency, ServicePoint
 from app.services.registry import (
@@ -21,6 +20,7 @@ from app.services.registry import (
     rotate_token,
     short_address,
 )
+from app.web.guards import ensure_scope, requires
 
 
 def _counter(counter_id: int) -> ServicePoint:

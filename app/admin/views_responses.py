@@ -10,13 +10,13 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import PaperForm, UploadForm
 from app.admin.uploads import run_import
-from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import ServicePoint
 from app.services.collect import published_version_for
 from app.services.exchange import DESIGN_COLUMNS, import_responses_for, new_nonce, submit_paper
 from app.services.questionnaires import questionnaire_of
 from app.services.registry import list_counters
+from app.web.guards import ensure_scope, requires
 
 ERROR_TEXT = {
     "required": _l("required"),

@@ -9,7 +9,6 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import ActionForm, UserCreateForm, UserEditForm
 from app.admin.views_home import ROLE_NAMES
-from app.auth.guards import requires
 from app.extensions import db
 from app.models import Agency, User
 from app.services.accounts import (
@@ -22,6 +21,7 @@ from app.services.accounts import (
     update_user,
 )
 from app.services.registry import agency_choices
+from app.web.guards import requires
 
 
 def _fill_choices(form) -> None:

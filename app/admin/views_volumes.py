@@ -9,10 +9,10 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import UploadForm
 from app.admin.uploads import run_import
-from app.api.auth import bearer_user
-from app.auth.guards import requires
 from app.extensions import csrf, db
 from app.services.registry import COLUMNS, import_volumes_csv, import_volumes_json, list_volumes, may
+from app.web.guards import requires
+from app.web.tokens import bearer_user
 
 
 @bp.get("/volumes")

@@ -11,10 +11,10 @@ import re
 from flask import jsonify, request
 
 from app.api import bp
-from app.api.auth import api_error, bearer_user
 from app.services.registry import in_scope, may
 from app.services.reports import BY_CHOICES, agency_id_for_code, api_indices
 from app.services.reports import estimates as rs
+from app.web.tokens import api_error, bearer_user
 
 # api/openapi.yaml: months of 1900-2999 (the report pages' date arithmetic fails near years 0 and 9999),
 # service ids that fit the database's integer column.

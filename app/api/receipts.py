@@ -12,11 +12,11 @@ from flask import jsonify, request
 from sqlalchemy import select
 
 from app.api import bp
-from app.api.auth import api_error, bearer_user
 from app.extensions import db
 from app.models import ServicePoint
 from app.services.collect import issue_receipt_code, read_receipt_code
 from app.services.registry import in_scope, may, public_base_url
+from app.web.tokens import api_error, bearer_user
 
 
 def _days(body: dict) -> int | None:

@@ -8,9 +8,9 @@ from flask_login import current_user, login_required, login_user, logout_user
 
 from app.auth import bp
 from app.auth.forms import LoginForm, LogoutForm, PasswordForm
-from app.auth.guards import safe_next
 from app.extensions import db, limiter
 from app.services.accounts import AccountError, authenticate, change_password, record_event
+from app.web.guards import safe_next
 
 
 def _per_address_limit() -> str:

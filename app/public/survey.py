@@ -10,7 +10,6 @@ from flask_babel import gettext as _
 from markupsafe import escape
 
 from analysis.questionnaire import Questionnaire
-from app.public.forms import HONEYPOT, error_message, read_answers, survey_sections
 from app.services.collect import (
     ClientHistory,
     ClientVisit,
@@ -26,6 +25,7 @@ from app.services.collect import (
     shown_version,
     submission_time,
 )
+from app.web.survey_form import HONEYPOT, error_message, read_answers, survey_sections
 
 # Long forms get a progress bar; the short form fits on one or two screens.
 PROGRESS_FROM = 8

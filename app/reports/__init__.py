@@ -1,6 +1,6 @@
 """Reports blueprint: dashboards, rankings, exports for leaders.
 
-Every route is guarded by app.auth.guards.requires("reports") and, for an
+Every route is guarded by app.web.guards.requires("reports") and, for an
 agency, ensure_scope: leaders and managers see only their agency's subtree.
 The leaders' reports themselves arrive with issue 6.
 """

@@ -12,10 +12,10 @@ from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
-from app.auth.guards import ensure_scope, requires
 from app.reports import bp
 from app.services.reports import charts, page_context, pages
 from app.services.reports import estimates as rs
+from app.web.guards import ensure_scope, requires
 
 
 def _scope():

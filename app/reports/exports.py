@@ -6,10 +6,10 @@ from flask import Response, abort, current_app, g, stream_with_context
 
 import app.reports.commands  # noqa: F401  (flask reports warm)
 import app.reports.scoreboard  # noqa: F401  (the public scoreboard registers with the blueprint too)
-from app.auth.guards import requires
 from app.reports import bp
 from app.reports.dashboard import _scope
 from app.services.reports import exports, pages
+from app.web.guards import requires
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 

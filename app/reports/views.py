@@ -5,11 +5,11 @@ from __future__ import annotations
 from flask import abort, g, render_template
 from flask_login import current_user
 
-from app.auth.guards import ensure_scope, requires
 from app.extensions import db
 from app.models import Agency
 from app.reports import bp
 from app.services.registry import agency_choices, agency_coverage
+from app.web.guards import ensure_scope, requires
 
 
 @bp.get("/")

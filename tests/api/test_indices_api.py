@@ -103,8 +103,8 @@ def test_grouped_answers_match_the_openapi_file(client, token, query):
 
 
 def test_same_numbers_as_the_pages(client, token, province):  # noqa: F811
-    from app.services.reports import pages
     from app.services.reports import estimates as rs
+    from app.services.reports import pages
 
     body = _get(client, token["province"], "?verified=1").get_json()
     expected = pages.build_overview(province.province.id, rs.ReportFilters(verified_only=True))
