@@ -73,7 +73,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "SURVEY_RATE_LIMIT": os.environ.get("SURVEY_RATE_LIMIT", "10 per minute;60 per hour"),
         "KIOSK_RATE_LIMIT": os.environ.get("KIOSK_RATE_LIMIT", "60 per minute;600 per hour"),
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
-        "LOGIN_ACCOUNT_RATE_LIMIT": os.environ.get("LOGIN_ACCOUNT_RATE_LIMIT", "5 per 5 minutes"),
+        # Failed logins per account and address are counted in the database (issue 21,
+        # app/services/accounts/throttle.py); a rotated QR's old address works this many days;
+        # failed-login events (they hold the e-mail typed) are deleted after this many days.
+        "QR_ROTATION_GRACE_DAYS": _int("QR_ROTATION_GRACE_DAYS", 14),
+        "AUDIT_FAILED_LOGIN_DAYS": _int("AUDIT_FAILED_LOGIN_DAYS", 30),
         "KIOSK_IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", 90),
         "KIOSK_THANKS_SECONDS": _int("KIOSK_THANKS_SECONDS", 4),
         "RECEIPT_CODE_TTL_DAYS": _int("RECEIPT_CODE_TTL_DAYS", 30),

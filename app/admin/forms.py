@@ -30,7 +30,7 @@ class UserCreateForm(FlaskForm):
     name = StringField(_l("Name"), validators=[Optional(), Length(max=200)])
     role = SelectField(_l("Role"))
     agency_id = SelectField(_l("Agency (for managers and leaders)"), coerce=int)
-    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(min=10, max=200)])
+    password = PasswordField(_l("Initial password"), validators=[DataRequired(), Length(max=200)])
 
 
 class UserEditForm(FlaskForm):

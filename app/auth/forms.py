@@ -18,7 +18,8 @@ class PasswordForm(FlaskForm):
     """Change one's own password."""
 
     current = PasswordField(_l("Current password"), validators=[DataRequired()])
-    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(min=10, max=200)])
+    # Length and strength are checked by app.services.accounts (one translated message).
+    new = PasswordField(_l("New password"), validators=[DataRequired(), Length(max=200)])
     confirm = PasswordField(
         _l("Repeat the new password"),
         validators=[DataRequired(), EqualTo("new", message=_l("The passwords differ."))],

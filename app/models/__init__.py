@@ -6,6 +6,7 @@ from app.models.base import Base
 from app.models.org import Agency, Service, ServicePoint, service_point_service
 from app.models.report_cell import ReportCell, ReportCellsBuilt
 from app.models.response import CHANNELS, RATING_SLOTS, Response, slot_column
+from app.models.security import ClientHashSalt, LoginThrottle
 from app.models.survey import PublishedVersionImmutable, Questionnaire, QuestionnaireVersion
 from app.models.volume import DossierVolume
 
@@ -16,7 +17,9 @@ __all__ = [
     "Agency",
     "AuditEvent",
     "Base",
+    "ClientHashSalt",
     "DossierVolume",
+    "LoginThrottle",
     "PublishedVersionImmutable",
     "Questionnaire",
     "QuestionnaireVersion",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, String
+from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
@@ -39,6 +39,9 @@ class User(Base):
     api_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     last_login_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Part of every session id: raised on logout, a password change or deactivation, which ends
+    # every session opened before (a copied cookie included).
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
     agency = relationship("Agency")
 
@@ -59,8 +62,8 @@ class User(Base):
         return False
 
     def get_id(self) -> str:
-        """Session id: the user id plus a stamp of the password hash.
+        """Session id: the user id, the session version and a stamp of the password hash.
 
-        Changing the password changes the stamp, which ends every other session.
+        Raising the version (logout, password change, deactivation) ends every earlier session.
         """
-        return f"{self.id}:{self.password_hash[-16:]}"
+        return f"{self.id}:{self.session_version or 0}:{self.password_hash[-16:]}"

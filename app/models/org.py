@@ -85,6 +85,10 @@ class ServicePoint(Base):
     # The QR address carries this token; rotating it retires old posters.
     qr_token: Mapped[str] = mapped_column(String(64), unique=True, default=new_qr_token)
     qr_token_revoked: Mapped[bool] = mapped_column(Boolean, default=False)
+    # After a rotation the previous token keeps working until `qr_token_previous_until` (a grace
+    # period to reprint the posters); a revocation clears it at once.
+    qr_token_previous: Mapped[str | None] = mapped_column(String(64), index=True)
+    qr_token_previous_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     questionnaire_id: Mapped[int | None] = mapped_column(ForeignKey("questionnaire.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -47,3 +47,37 @@ def test_api_token_is_shown_once_and_stored_hashed(client, tree):
     token = page.split('<code id="token">')[1].split("</code>")[0]
     db.session.refresh(manager)
     assert len(token) > 30 and manager.api_token_hash and token not in manager.api_token_hash
+
+
+WEAK = ("1234567890", "password12", "abcdabcdab", "passwordpassword", "1234567890ab", "qwertyuiopas",
+        "new@example.org")
+
+
+def test_weak_passwords_are_refused_with_a_clear_message_in_both_languages(client, tree):
+    from app.services.accounts.users import password_problem
+
+    login_as(client, tree.users["administrator"])
+    for weak in WEAK:
+        assert password_problem(weak, "new@example.org") is not None, weak
+        page = client.post("/admin/users/new", data={
+            "email": "new@example.org", "role": "designer", "agency_id": 0, "password": weak})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and ("quá dễ đoán" in text or "ít nhất 12 ký tự" in text
+                                            or "phải khác địa chỉ e-mail" in text), weak
+    english = client.post("/admin/users/new?lang=en", data={
+        "email": "new@example.org", "role": "designer", "agency_id": 0, "password": "passwordpassword"})
+    assert "this password is too easy to guess" in english.get_data(as_text=True)
+    assert db.session.scalar(select(User).where(User.email == "new@example.org")) is None
+    assert password_problem("quiet lantern orchard") is None
+
+
+def test_a_password_change_refuses_weak_passwords(client, tree):
+    login_as(client, tree.users["designer"])
+    before = tree.users["designer"].password_hash
+    for weak in WEAK[:4]:
+        page = client.post("/auth/password", data={"current": "correct horse battery", "new": weak,
+                                                   "confirm": weak})
+        text = page.get_data(as_text=True)
+        assert page.status_code == 200 and ("quá dễ đoán" in text or "ít nhất 12 ký tự" in text), weak
+    db.session.refresh(tree.users["designer"])
+    assert tree.users["designer"].password_hash == before

@@ -8,6 +8,7 @@ import secrets
 
 from sqlalchemy import func, select
 from werkzeug.security import check_password_hash, generate_password_hash
+from zxcvbn import zxcvbn
 
 from app.extensions import db
 from app.models import Agency, User
@@ -15,23 +16,42 @@ from app.models.auth import ROLES, SCOPED_ROLES
 from app.models.base import utcnow
 from app.services.accounts.audit import record_event
 
-MIN_PASSWORD_LENGTH = 10
+MIN_PASSWORD_LENGTH = 12
+# zxcvbn's score (0-4, an estimate of the guesses needed): 3 is "safely unguessable" against an
+# online attack and, with the slow hash, against an offline one too.
+MIN_PASSWORD_SCORE = 3
+# zxcvbn's cost grows with the length; the first characters decide the score anyway.
+_SCORED_CHARACTERS = 100
 # Checked when the e-mail is unknown, so a wrong e-mail costs as much time as a wrong password.
 _DUMMY_HASH = generate_password_hash("not-a-real-password")
+
+# The reasons, as English message ids the views translate (app/translations).
+TOO_SHORT = "the password needs at least 12 characters"
+SAME_AS_EMAIL = "the password must differ from the e-mail address"
+TOO_COMMON = ("this password is too easy to guess: it is a common password or a simple pattern "
+              "(repeats, sequences, keyboard rows, dates); use a few uncommon words")
 
 
 class AccountError(ValueError):
     """An account change was refused; the message says why."""
 
 
+def _is_common(result: dict) -> bool:
+    # The whole password is one entry of zxcvbn's list of common passwords (also l33t or reversed).
+    sequence = result["sequence"]
+    return len(sequence) == 1 and sequence[0].get("dictionary_name") == "passwords"
+
+
 def password_problem(password: str, email: str = "") -> str | None:
-    """Why a new password is too weak, or None."""
+    """Why a new password is too weak (a message id of the list above), or None."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        return f"at least {MIN_PASSWORD_LENGTH} characters are needed"
-    if email and password.lower() == email.lower():
-        return "the password must differ from the e-mail address"
-    if len(set(password)) < 4:
-        return "the password repeats too few characters"
+        return TOO_SHORT
+    if email and password.strip().lower() == email.strip().lower():
+        return SAME_AS_EMAIL
+    hints = [email, email.partition("@")[0]] if email else []
+    result = zxcvbn(password[:_SCORED_CHARACTERS], user_inputs=hints)
+    if result["score"] < MIN_PASSWORD_SCORE or _is_common(result):
+        return TOO_COMMON
     return None
 
 
@@ -96,6 +116,7 @@ def change_password(user: User, current: str, new: str) -> None:
     if problem:
         raise AccountError(problem)
     user.password_hash = generate_password_hash(new)
+    end_sessions(user)
     record_event(user, "user.password", user.email)
 
 
@@ -108,6 +129,7 @@ def reset_password(email: str, new: str, actor: User | None = None) -> User:
     if problem:
         raise AccountError(problem)
     user.password_hash = generate_password_hash(new)
+    end_sessions(user)
     record_event(actor, "user.password_reset", user.email)
     return user
 
@@ -123,6 +145,8 @@ def update_user(user: User, role: str, agency: Agency | None, active: bool, name
                      agency=agency.code if agency_id else None)
     if active != user.active:
         record_event(actor, "user.activate" if active else "user.deactivate", user.email)
+        if not active:
+            end_sessions(user)
     user.role, user.agency_id, user.active, user.name = role, agency_id, active, name.strip()
 
 
@@ -161,12 +185,21 @@ def user_for_api_token(token: str) -> User | None:
     return user
 
 
+def end_sessions(user: User) -> None:
+    """End every session of the account, copied cookies included (caller commits)."""
+    user.session_version = (user.session_version or 0) + 1
+
+
 def load_session_user(session_id: str) -> User | None:
-    """The user behind a Flask-Login session id `id:stamp`; a changed password ends it."""
-    user_id, _, stamp = session_id.partition(":")
-    if not user_id.isdigit():
+    """The user behind a Flask-Login session id `id:version:stamp`; None once the session has ended
+    (logout, password change or deactivation raised the version) or the password changed."""
+    parts = session_id.split(":")
+    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 12:
         return None
-    user = db.session.get(User, int(user_id))
-    if user is None or not user.active or not hmac.compare_digest(user.password_hash[-16:], stamp):
+    user = db.session.get(User, int(parts[0]))
+    if user is None or not user.active:
+        return None
+    current = f"{user.session_version or 0}:{user.password_hash[-16:]}"
+    if not hmac.compare_digest(current.encode(), f"{parts[1]}:{parts[2]}".encode()):
         return None
     return user
