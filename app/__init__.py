@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from app.config import load_config
 from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.inputs import init_app as init_input_checks
 from app.models.base import render_migration_item
 from app.security import init_app as init_security_headers
 
@@ -78,6 +79,9 @@ def register_extensions(app: Flask) -> None:
     def _inject_lang() -> dict:
         return {"lang": g.get("lang", "vi")}
 
+    # After the language is known: a refused request's page is in the visitor's language.
+    init_input_checks(app)
+
 
 @event.listens_for(Engine, "connect")
 def _sqlite_pragmas(dbapi_connection, connection_record) -> None:
@@ -111,11 +115,9 @@ def register_blueprints(app: Flask) -> None:
 
 def register_errorhandlers(app: Flask) -> None:
     """Friendly bilingual error pages (JSON under /api/)."""
-    from app.errors import handle_http_error, handle_unexpected_error
+    from app.errors import init_app as init_error_pages
 
-    for code in (400, 403, 404, 405, 413, 429, 500, 503):
-        app.register_error_handler(code, handle_http_error)
-    app.register_error_handler(Exception, handle_unexpected_error)
+    init_error_pages(app)
 
 
 def register_commands(app: Flask) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import io
 import itertools
 import sys
 from datetime import date, datetime
@@ -14,6 +15,7 @@ from flask.cli import with_appcontext
 
 from analysis.errors import QuestionnaireError
 from app.extensions import db
+from app.inputs import refuse_control_characters
 from app.services.exchange import (
     ExportError,
     ExportFilter,
@@ -160,9 +162,12 @@ def responses_import(file):
     """Check every row, then store all of them or none."""
     try:
         with open(file, encoding="utf-8-sig", newline="") as stream:
-            report = import_responses(stream, Path(file).name)
+            text = refuse_control_characters(stream.read(), Path(file).name)
     except UnicodeDecodeError:
         _fail(f"{file}: the file is not UTF-8 text")
+    except ValueError as exc:
+        _fail(str(exc))
+    report = import_responses(io.StringIO(text, newline=""), Path(file).name)
     if not report.ok:
         db.session.rollback()
         more = report.error_count - len(report.errors)

@@ -8,19 +8,25 @@ from flask import render_template
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
+from app.inputs import refuse_control_characters
 from app.services.exchange import ImportReport
 
 
 class UploadError(ValueError):
-    """The upload is not UTF-8 text."""
+    """The upload is not UTF-8 text, or holds a control character."""
 
 
 def text_stream(upload: FileStorage) -> io.StringIO:
     """The upload as text (UTF-8, with or without a byte-order mark)."""
     try:
-        return io.StringIO(upload.read().decode("utf-8-sig"), newline="")
+        text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadError(f"{upload.filename}: the file is not UTF-8 text") from exc
+    try:
+        # Where an imported file's text enters: no NUL or other control character reaches a cell.
+        return io.StringIO(refuse_control_characters(text, upload.filename or "upload"), newline="")
+    except ValueError as exc:
+        raise UploadError(str(exc)) from exc
 
 
 def finish_import(report: ImportReport, title: str, back: str):

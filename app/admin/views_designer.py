@@ -60,7 +60,7 @@ def questionnaire_new():
     form = NewQuestionnaireForm()
     form.template.choices = designer.templates()
     if not form.validate_on_submit():
-        flash(" ".join(e for errors in form.errors.values() for e in errors), "error")
+        flash(" ".join(str(e) for errors in form.errors.values() for e in errors), "error")
         return redirect(url_for("admin.questionnaires"))
     try:
         version = designer.create_from_template(form.template.data, form.code.data, current_user)
@@ -91,7 +91,7 @@ def questionnaire_import():
     return _to_version(version)
 
 
-@bp.route("/questionnaires/versions/<int:version_id>", methods=["GET", "POST"])
+@bp.route("/questionnaires/versions/<id:version_id>", methods=["GET", "POST"])
 @requires("questionnaires")
 def questionnaire_version(version_id: int):
     """See a version; edit it while it is a draft (every error is listed with its key path)."""
@@ -115,7 +115,7 @@ def questionnaire_version(version_id: int):
                            action_form=ActionForm())
 
 
-@bp.post("/questionnaires/versions/<int:version_id>/publish")
+@bp.post("/questionnaires/versions/<id:version_id>/publish")
 @requires("questionnaires")
 def questionnaire_publish(version_id: int):
     """Publish a valid draft as an immutable version."""
@@ -132,7 +132,7 @@ def questionnaire_publish(version_id: int):
     return _to_version(version)
 
 
-@bp.post("/questionnaires/versions/<int:version_id>/clone")
+@bp.post("/questionnaires/versions/<id:version_id>/clone")
 @requires("questionnaires")
 def questionnaire_clone(version_id: int):
     """Copy a version into a new draft."""
@@ -148,7 +148,7 @@ def questionnaire_clone(version_id: int):
     return _to_version(draft)
 
 
-@bp.post("/questionnaires/versions/<int:version_id>/delete")
+@bp.post("/questionnaires/versions/<id:version_id>/delete")
 @requires("questionnaires")
 def questionnaire_delete(version_id: int):
     """Delete a draft."""
@@ -164,7 +164,7 @@ def questionnaire_delete(version_id: int):
     return redirect(url_for("admin.questionnaires"))
 
 
-@bp.get("/questionnaires/versions/<int:version_id>/file")
+@bp.get("/questionnaires/versions/<id:version_id>/file")
 @requires("questionnaires")
 def questionnaire_export(version_id: int):
     """Download a version as a questionnaire file (YAML, FORMATS.md §1)."""
@@ -174,7 +174,7 @@ def questionnaire_export(version_id: int):
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 
-@bp.get("/questionnaires/versions/<int:version_id>/preview")
+@bp.get("/questionnaires/versions/<id:version_id>/preview")
 @requires("questionnaires")
 def questionnaire_preview(version_id: int):
     """The version exactly as a citizen sees it on the phone (the form does not submit)."""
@@ -199,7 +199,7 @@ def questionnaire_preview(version_id: int):
     return page
 
 
-@bp.route("/questionnaires/versions/<int:version_id>/design", methods=["GET", "POST"])
+@bp.route("/questionnaires/versions/<id:version_id>/design", methods=["GET", "POST"])
 @requires("questionnaires")
 def questionnaire_design(version_id: int):
     """Edit a draft field by field: texts in both languages, scale, elements, questions, weights."""

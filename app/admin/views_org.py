@@ -10,6 +10,7 @@ from app.admin import bp
 from app.admin.forms import ActionForm, AgencyForm, CounterForm, ServiceForm, UploadForm
 from app.admin.uploads import run_import
 from app.extensions import db
+from app.inputs import query_id
 from app.models import Agency, Service, ServicePoint
 from app.models.org import AGENCY_LEVELS
 from app.services.registry import agencies as org
@@ -49,7 +50,7 @@ def agencies():
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"], defaults={"agency_id": None})
-@bp.route("/agencies/<int:agency_id>", methods=["GET", "POST"])
+@bp.route("/agencies/<id:agency_id>", methods=["GET", "POST"])
 @requires("agencies")
 def agency_edit(agency_id: int | None):
     """Create or edit an agency."""
@@ -72,7 +73,7 @@ def agency_edit(agency_id: int | None):
     return render_template("admin/agency_form.html", form=form, agency=agency)
 
 
-@bp.post("/agencies/<int:agency_id>/active")
+@bp.post("/agencies/<id:agency_id>/active")
 @requires("agencies")
 def agency_active(agency_id: int):
     """Deactivate or reactivate an agency."""
@@ -98,7 +99,7 @@ def services():
 
 
 @bp.route("/services/new", methods=["GET", "POST"], defaults={"service_id": None})
-@bp.route("/services/<int:service_id>", methods=["GET", "POST"])
+@bp.route("/services/<id:service_id>", methods=["GET", "POST"])
 @requires("services")
 def service_edit(service_id: int | None):
     """Create or edit a service."""
@@ -116,7 +117,7 @@ def service_edit(service_id: int | None):
     return render_template("admin/service_form.html", form=form, service=service)
 
 
-@bp.post("/services/<int:service_id>/active")
+@bp.post("/services/<id:service_id>/active")
 @requires("services")
 def service_active(service_id: int):
     """Deactivate or reactivate a service."""
@@ -138,7 +139,7 @@ def services_import():
 @requires("counters")
 def counters():
     """Counters in the user's scope, optionally of one agency."""
-    agency_id = request.args.get("agency", type=int)
+    agency_id = query_id("agency")
     if agency_id is not None:
         ensure_scope(agency_id)
     return render_template("admin/counters.html", counters=org.list_counters(current_user, agency_id),
@@ -153,13 +154,13 @@ def _counter_form(counter: ServicePoint | None) -> CounterForm:
     if request.method == "GET":
         form.questionnaire_id.data = (counter.questionnaire_id if counter else None) or 0
         form.service_ids.data = [s.id for s in counter.services] if counter else []
-        if counter is None and request.args.get("agency", type=int):
-            form.agency_id.data = request.args.get("agency", type=int)
+        if counter is None and query_id("agency"):
+            form.agency_id.data = query_id("agency")
     return form
 
 
 @bp.route("/counters/new", methods=["GET", "POST"], defaults={"counter_id": None})
-@bp.route("/counters/<int:counter_id>", methods=["GET", "POST"])
+@bp.route("/counters/<id:counter_id>", methods=["GET", "POST"])
 @requires("counters")
 def counter_edit(counter_id: int | None):
     """Create or edit a counter inside the user's agencies."""
@@ -184,7 +185,7 @@ def counter_edit(counter_id: int | None):
                            counter_public_url=public_url)
 
 
-@bp.post("/counters/<int:counter_id>/active")
+@bp.post("/counters/<id:counter_id>/active")
 @requires("counters")
 def counter_active(counter_id: int):
     """Deactivate or reactivate a counter."""

@@ -36,7 +36,7 @@ def _poster(counter: ServicePoint) -> dict:
     return {"counter": counter, "url": url, "short": short_address(url), "svg": Markup(svg)}  # noqa: S704
 
 
-@bp.get("/counters/<int:counter_id>/qr.<any(png, svg):fmt>")
+@bp.get("/counters/<id:counter_id>/qr.<any(png, svg):fmt>")
 @requires("counters")
 def counter_qr(counter_id: int, fmt: str):
     """The counter's QR code as PNG or SVG."""
@@ -51,7 +51,7 @@ def counter_qr(counter_id: int, fmt: str):
     return response
 
 
-@bp.get("/counters/<int:counter_id>/poster")
+@bp.get("/counters/<id:counter_id>/poster")
 @requires("counters")
 def counter_poster(counter_id: int):
     """A printable A4 poster for one counter."""
@@ -61,7 +61,7 @@ def counter_poster(counter_id: int):
     return render_template("admin/posters.html", posters=[_poster(counter)], title=counter.code)
 
 
-@bp.get("/agencies/<int:agency_id>/posters")
+@bp.get("/agencies/<id:agency_id>/posters")
 @requires("counters")
 def agency_posters(agency_id: int):
     """Printable posters of every active counter of an agency, one per page."""
@@ -71,7 +71,7 @@ def agency_posters(agency_id: int):
     return render_template("admin/posters.html", posters=[_poster(c) for c in counters], title=agency.code)
 
 
-@bp.post("/counters/<int:counter_id>/rotate")
+@bp.post("/counters/<id:counter_id>/rotate")
 @requires("counters")
 def counter_rotate(counter_id: int):
     """Issue a new QR token; old posters stop working."""
@@ -84,7 +84,7 @@ def counter_rotate(counter_id: int):
     return redirect(url_for("admin.counter_edit", counter_id=counter.id))
 
 
-@bp.post("/counters/<int:counter_id>/revoke")
+@bp.post("/counters/<id:counter_id>/revoke")
 @requires("counters")
 def counter_revoke(counter_id: int):
     """Revoke the counter's QR token."""

@@ -11,6 +11,7 @@ from app.admin import bp
 from app.admin.forms import PaperForm, UploadForm
 from app.admin.uploads import run_import
 from app.extensions import db
+from app.inputs import form_id
 from app.models import ServicePoint
 from app.services.collect import published_version_for
 from app.services.exchange import DESIGN_COLUMNS, import_responses_for, new_nonce, submit_paper
@@ -60,7 +61,7 @@ def _hint(question, scale) -> str:
 
 
 def _paper_counter() -> ServicePoint | None:
-    counter_id = request.values.get("counter_id", type=int)
+    counter_id = form_id("counter_id")
     if not counter_id:
         return None
     counter = db.session.get(ServicePoint, counter_id) or abort(404)

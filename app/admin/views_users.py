@@ -10,6 +10,7 @@ from app.admin import bp
 from app.admin.forms import ActionForm, UserCreateForm, UserEditForm
 from app.admin.views_home import ROLE_NAMES
 from app.extensions import db
+from app.inputs import query_page
 from app.models import Agency, User
 from app.services.accounts import (
     AccountError,
@@ -18,8 +19,6 @@ from app.services.accounts import (
     issue_api_token,
     list_events,
     list_users,
-    locked_pairs,
-    unlock,
     update_user,
 )
 from app.services.registry import agency_choices
@@ -51,7 +50,7 @@ def user_new():
                         form.name.data or "", actor=current_user)
         except AccountError as exc:
             db.session.rollback()
-            form.email.errors.append(_(str(exc)))
+            form.email.errors.append(str(exc))
         else:
             db.session.commit()
             flash(_("Account created."), "ok")
@@ -59,7 +58,7 @@ def user_new():
     return render_template("admin/user_form.html", form=form, user=None)
 
 
-@bp.route("/users/<int:user_id>", methods=["GET", "POST"])
+@bp.route("/users/<id:user_id>", methods=["GET", "POST"])
 @requires("users")
 def user_edit(user_id: int):
     """Change an account's role, agency or state."""
@@ -79,24 +78,10 @@ def user_edit(user_id: int):
             db.session.commit()
             flash(_("Account saved."), "ok")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user, locked=locked_pairs(user),
-                           action_form=ActionForm())
+    return render_template("admin/user_form.html", form=form, user=user)
 
 
-@bp.post("/users/<int:user_id>/unlock")
-@requires("users")
-def user_unlock(user_id: int):
-    """Forget the account's failed logins from every address (audited)."""
-    user = db.session.get(User, user_id) or abort(404)
-    if not ActionForm().validate_on_submit():
-        abort(400)
-    unlock(user, current_user)
-    db.session.commit()
-    flash(_("The account can log in again from every address."), "ok")
-    return redirect(url_for("admin.user_edit", user_id=user.id))
-
-
-@bp.post("/users/<int:user_id>/api-token")
+@bp.post("/users/<id:user_id>/api-token")
 @requires("users")
 def user_api_token(user_id: int):
     """Issue a new API token for an account and show it once."""
@@ -112,7 +97,7 @@ def user_api_token(user_id: int):
 @requires("audit")
 def audit():
     """The audit log, newest first."""
-    page = request.args.get("page", 1, type=int)
+    page = query_page()
     action = request.args.get("action") or None
     events, total = list_events(page, action)
     return render_template("admin/audit.html", events=events, total=total, page=page,

@@ -12,8 +12,9 @@ from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
 
+from app.inputs import query_id, query_page
 from app.reports import bp
-from app.services.reports import charts, page_context, pages
+from app.services.reports import charts, current_month, page_context, pages
 from app.services.reports import estimates as rs
 from app.web.guards import ensure_scope, requires
 
@@ -21,7 +22,7 @@ from app.web.guards import ensure_scope, requires
 def _scope():
     """The filters and the agency asked for (default: the top of the user's scope), scope-checked."""
     filters = rs.ReportFilters.from_args(request.args)
-    agency_id = request.args.get("agency", type=int)
+    agency_id = query_id("agency")
     if agency_id is None:
         agency_id = rs.default_root(current_user)
         if agency_id is None:
@@ -53,7 +54,7 @@ def overview():
     data = pages.build_overview(agency_id, filters)
     titles = _titles(data.scope.design)
     figures = {
-        "trend": charts.trend_figure(data.trend, gettext),
+        "trend": charts.trend_figure(data.trend, gettext, current_month(), rs.RULES.min_n),
         "elements": charts.elements_figure(data.elements, titles, gettext),
     }
     return render_template("reports/overview.html", data=data, figures=figures, titles=titles,
@@ -125,7 +126,7 @@ def comments():
 
     scope = pages.open_scope(agency_id, filters)
     low_only = request.args.get("low") == "1"
-    listing = comments_page(scope, low_only=low_only, page=request.args.get("page", 1, type=int))
+    listing = comments_page(scope, low_only=low_only, page=query_page())
     names = {a: scope.tree.name(a, g.lang) for a in {c.agency_id for c in listing.comments}}
     return render_template("reports/comments.html", comments=listing.comments, listing=listing,
                            low_only=low_only, agency_names=names,

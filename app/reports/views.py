@@ -19,7 +19,7 @@ def index():
     return render_template("reports/index.html", agencies=agency_choices(current_user, g.lang))
 
 
-@bp.get("/agencies/<int:agency_id>")
+@bp.get("/agencies/<id:agency_id>")
 @requires("reports")
 def agency(agency_id: int):
     """An agency's responses and dossiers per month (the response rate)."""

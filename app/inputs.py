@@ -1,0 +1,144 @@
+"""Input checks where text enters the app: control characters, and ids and page numbers in range.
+
+One check runs before every request (`init_app`): the path, the query string,
+the form (names, values and file names) and a JSON body may not hold a NUL or
+any other control character. Multi-line text (form values, JSON strings) may
+hold tab, newline and carriage return; the path and the query string none at
+all. Such a request is refused with a 400 whose page says why, in the
+visitor's language; nothing reaches a view, so nothing is stored (PostgreSQL
+refuses NUL in text and in JSON, so a stored one would break every page that
+reads it). Lone surrogates (possible only through JSON's \\ud800 escapes) are
+refused the same way. Uploaded files are checked where they are decoded
+(`refuse_control_characters`, used by the admin uploads and the CLI import).
+
+Ids in a URL go through the `id` converter (1 … 2**31 - 1, PostgreSQL's
+integer): anything else is a 404 before a view runs. Ids and page numbers in a
+query string go through `query_id` and `query_page`.
+"""
+
+from __future__ import annotations
+
+import re
+
+from flask import Flask, request
+from flask_babel import gettext as _
+from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.routing import IntegerConverter
+
+# PostgreSQL's integer; SQLite's is wider, so this bound suits both.
+MAX_ID = 2**31 - 1
+# Far beyond any listing's last page; bounds OFFSET (page x size) well inside 64 bits.
+MAX_PAGE = 1_000_000
+
+# Unicode's control characters (C0, DEL, C1) and surrogates; LINE also allows tab, newline and CR.
+_CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
+_CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+_INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+
+
+class ControlCharacters(BadRequest):
+    """A request holding a control character: a 400 whose page names the place."""
+
+    def __init__(self, where: str) -> None:
+        super().__init__(_("The request contains a control character (such as a NUL byte) in %(where)s, "
+                           "which is not allowed. Please remove it and try again.", where=where))
+        self.detail = self.description
+
+
+def control_character(text: str, multiline: bool = True) -> str | None:
+    """The first control character in the text (tab, newline and CR allowed when multiline), or None."""
+    found = (_CONTROL_IN_LINES if multiline else _CONTROL).search(text)
+    return found.group() if found else None
+
+
+def refuse_control_characters(text: str, source: str) -> str:
+    """The text of a file, or ValueError naming the line of its first control character."""
+    found = _CONTROL_IN_LINES.search(text)
+    if found is None:
+        return text
+    line = text.count("\n", 0, found.start()) + 1
+    # Worded like the importers' other findings (app.services.exchange.ImportReport), which are English.
+    raise ValueError(f"{source}: line {line} holds a control character (U+{ord(found.group()):04X}), "
+                     "which is not allowed in an imported file")
+
+
+def _json_has_control(value, depth: int = 0) -> bool:
+    if depth > 100:  # the JSON parser refuses deeper nesting long before this
+        return False
+    if isinstance(value, str):
+        return control_character(value) is not None
+    if isinstance(value, dict):
+        return any(control_character(k) is not None or _json_has_control(v, depth + 1)
+                   for k, v in value.items())
+    if isinstance(value, list):
+        return any(_json_has_control(v, depth + 1) for v in value)
+    return False
+
+
+def _place_with_control_character() -> str | None:
+    """Where the current request holds a control character, worded for the page, or None."""
+    if control_character(request.path, multiline=False):
+        return _("the address")
+    if any(control_character(k, False) or control_character(v, False)
+           for k, v in request.args.items(multi=True)):
+        return _("the address")
+    if request.method in ("POST", "PUT", "PATCH", "DELETE"):
+        if any(control_character(k, False) or control_character(v)
+               for k, v in request.form.items(multi=True)):
+            return _("the form")
+        if any(control_character(f.filename or "", False) for f in request.files.values()):
+            return _("a file name")
+        if request.is_json and _json_has_control(request.get_json(silent=True)):
+            return _("the data sent")
+    return None
+
+
+def _check_request() -> None:
+    place = _place_with_control_character()
+    if place is not None:
+        raise ControlCharacters(place)
+
+
+class IdConverter(IntegerConverter):
+    """`<id:name>`: a database id, 1 … 2**31 - 1; any other number is a 404 (no route matches)."""
+
+    def __init__(self, url_map, **kwargs) -> None:
+        super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def parse_id(text: str | None) -> int | None:
+    """An id from text: None when absent or not a whole number; NotFound when outside 1 … 2**31 - 1."""
+    text = (text or "").strip()
+    if not _INTEGER.fullmatch(text):
+        return None
+    value = int(text)
+    if not 1 <= value <= MAX_ID:
+        raise NotFound(_("No such record: the number is out of range."))
+    return value
+
+
+def query_id(name: str) -> int | None:
+    """An id in the query string (`?agency=12`): None when absent or not a number, 404 when out of range."""
+    return parse_id(request.args.get(name))
+
+
+def form_id(name: str) -> int | None:
+    """An id in the form or the query string (request.values), like query_id."""
+    return parse_id(request.values.get(name))
+
+
+def query_page(name: str = "page") -> int:
+    """A page number in the query string: 1 when absent, not a number or below 1; 404 beyond MAX_PAGE."""
+    text = (request.args.get(name) or "").strip()
+    if not _INTEGER.fullmatch(text):
+        return 1
+    value = int(text)
+    if value > MAX_PAGE:
+        raise NotFound(_("No such page."))
+    return max(1, value)
+
+
+def init_app(app: Flask) -> None:
+    """Register the id converter and the control-character check of every request."""
+    app.url_map.converters["id"] = IdConverter
+    app.before_request(_check_request)
