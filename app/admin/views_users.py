@@ -19,6 +19,8 @@ from app.services.accounts import (
     issue_api_token,
     list_events,
     list_users,
+    locked_pairs,
+    unlock,
     update_user,
 )
 from app.services.registry import agency_choices
@@ -50,7 +52,7 @@ def user_new():
                         form.name.data or "", actor=current_user)
         except AccountError as exc:
             db.session.rollback()
-            form.email.errors.append(str(exc))
+            form.email.errors.append(_(str(exc)))
         else:
             db.session.commit()
             flash(_("Account created."), "ok")
@@ -78,7 +80,21 @@ def user_edit(user_id: int):
             db.session.commit()
             flash(_("Account saved."), "ok")
             return redirect(url_for("admin.users"))
-    return render_template("admin/user_form.html", form=form, user=user)
+    return render_template("admin/user_form.html", form=form, user=user, locked=locked_pairs(user),
+                           action_form=ActionForm())
+
+
+@bp.post("/users/<id:user_id>/unlock")
+@requires("users")
+def user_unlock(user_id: int):
+    """Forget the account's failed logins from every address (audited)."""
+    user = db.session.get(User, user_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    unlock(user, current_user)
+    db.session.commit()
+    flash(_("The account can log in again from every address."), "ok")
+    return redirect(url_for("admin.user_edit", user_id=user.id))
 
 
 @bp.post("/users/<id:user_id>/api-token")
