@@ -11,6 +11,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency, Response
+from app.services.reports import estimates as rs
 from tests.admin.conftest import login_as, make_user
 from tests.security.conftest import row_counts
 
@@ -66,6 +67,9 @@ def _problem(client, path: str, query: dict) -> str | None:
 
 
 def test_sql_strings_in_every_query_parameter_of_every_page(app, demo, admin_client):
+    # Report cells are a cache that the first report page builds; build them first, so that the
+    # counts below compare data only (which cells a page builds depends on today's date).
+    list(rs.build_cells(lambda: 0.0))
     before = row_counts()
     routes = _get_routes(app)
     assert len(routes) >= 30
