@@ -9,12 +9,13 @@ from flask_login import current_user
 from app.admin import bp
 from app.admin.forms import ActionForm, AgencyForm, CounterForm, ServiceForm, UploadForm
 from app.admin.uploads import run_import
+from app.admin.views_qr import confirm_page, local_time
 from app.extensions import db
 from app.inputs import query_id
 from app.models import Agency, Service, ServicePoint
 from app.models.org import AGENCY_LEVELS
 from app.services.registry import agencies as org
-from app.services.registry import agency_choices, counter_url
+from app.services.registry import agency_choices, counter_url, grace_until
 from app.web.guards import ensure_scope, requires
 
 
@@ -181,17 +182,32 @@ def counter_edit(counter_id: int | None):
         else:
             return _saved(_("Counter saved."), "admin.counter_edit", counter_id=saved.id)
     public_url = counter_url(counter) if counter else None
+    grace = grace_until(counter) if counter else None
     return render_template("admin/counter_form.html", form=form, counter=counter, action_form=ActionForm(),
-                           counter_public_url=public_url)
+                           counter_public_url=public_url,
+                           old_address_until=local_time(grace) if grace else None)
 
 
-@bp.post("/counters/<id:counter_id>/active")
+@bp.route("/counters/<id:counter_id>/active", methods=["GET", "POST"])
 @requires("counters")
 def counter_active(counter_id: int):
-    """Deactivate or reactivate a counter."""
+    """Reactivate a counter, or deactivate it after a confirmation on a page of its own."""
     counter = db.session.get(ServicePoint, counter_id) or abort(404)
     ensure_scope(counter.agency_id)
-    return _toggle(counter, "admin.counters")
+    deactivating = request.values.get("active") != "1"
+    if request.method == "POST" and (not deactivating or request.form.get("confirm") == "yes"):
+        return _toggle(counter, "admin.counters")
+    if request.method == "POST" and not ActionForm().validate_on_submit():
+        abort(400)
+    if not deactivating or not counter.active:
+        return redirect(url_for("admin.counters"))
+    consequences = [
+        _("%(counter)s stops taking answers at once: its QR address and kiosk show “not found”.",
+          counter=counter.code),
+        _("Its answers so far stay in the reports. You can reactivate it later from the list of counters."),
+    ]
+    return confirm_page(counter, _("Deactivate this counter?"), consequences, _("Yes, deactivate it"),
+                        url_for("admin.counter_active", counter_id=counter.id), {"active": "0"})
 
 
 @bp.route("/counters/import", methods=["GET", "POST"])

@@ -123,13 +123,15 @@ def test_qr_images_poster_rotation_and_revocation(client, tree):
     sheet = client.get(f"/admin/agencies/{tree.commune.id}/posters").get_data(as_text=True)
     assert sheet.count('class="poster"') == 1
     assert client.get(f"/s/{old_token}").status_code == 200
-    assert client.post(f"/admin/counters/{counter.id}/rotate").status_code == 302
+    # Rotation and revocation ask first (tests/security/test_confirmations.py has the details).
+    assert client.post(f"/admin/counters/{counter.id}/rotate", data={"confirm": "yes"}).status_code == 302
     db.session.refresh(counter)
     assert counter.qr_token != old_token
-    assert client.get(f"/s/{old_token}").status_code == 404
+    assert client.get(f"/s/{old_token}").status_code == 200  # the grace period of the old posters
     assert client.get(f"/s/{counter.qr_token}").status_code == 200
-    assert client.post(f"/admin/counters/{counter.id}/revoke").status_code == 302
+    assert client.post(f"/admin/counters/{counter.id}/revoke", data={"confirm": "yes"}).status_code == 302
     assert client.get(f"/s/{counter.qr_token}").status_code == 404
+    assert client.get(f"/s/{old_token}").status_code == 404
     assert client.get(f"/admin/counters/{counter.id}/poster").status_code == 404
     actions = set(db.session.scalars(select(AuditEvent.action)))
     assert {"counter.qr_rotate", "counter.qr_revoke"} <= actions

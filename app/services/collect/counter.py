@@ -20,7 +20,7 @@ from app.extensions import db
 from app.models import Agency, Service, ServicePoint
 from app.models.org import service_point_service
 from app.services.collect.abuse import HISTORY_COLUMNS, HISTORY_FROM, ClientHistory, ClientVisit, history_from
-from app.services.registry.org import OPEN_COUNTER
+from app.services.registry.org import OPEN_COUNTER, TOKEN_MATCHES
 
 
 @dataclass(frozen=True)
@@ -83,7 +83,7 @@ _OFFERED = (
 _BY_TOKEN = (
     select(*_COUNTER_COLUMNS, literal(None).label("offered"))
     .join(Agency, Agency.id == ServicePoint.agency_id)
-    .where(ServicePoint.qr_token == bindparam("token"), *OPEN_COUNTER)
+    .where(TOKEN_MATCHES, *OPEN_COUNTER)
 )
 _BY_ID = (
     select(*_COUNTER_COLUMNS, literal(None).label("offered"))
@@ -94,7 +94,7 @@ _FOR_POST = (
     select(*_COUNTER_COLUMNS, _OFFERED, *HISTORY_COLUMNS)
     .join(Agency, Agency.id == ServicePoint.agency_id)
     .outerjoin(HISTORY_FROM, true())
-    .where(ServicePoint.qr_token == bindparam("token"), *OPEN_COUNTER)
+    .where(TOKEN_MATCHES, *OPEN_COUNTER)
 )
 _SERVICES = (
     select(Service.id, Service.name_vi, Service.name_en, Service.code)

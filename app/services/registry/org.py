@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from flask import current_app
-from sqlalchemy import func, select
+from sqlalchemy import and_, bindparam, func, or_, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
 from app.models import Agency, ServicePoint
+from app.models.base import UTCDateTime, utcnow
 
 
 @dataclass
@@ -48,6 +49,15 @@ OPEN_COUNTER = (
     ServicePoint.qr_token_revoked.is_(False),
     ServicePoint.active.is_(True),
     Agency.active.is_(True),
+)
+
+# The counter a QR token (bound as "token") names: its current token, or the one it had before its
+# last rotation while that one's grace period lasts (QR_ROTATION_GRACE_DAYS, app/services/registry/qr.py).
+# The instant is taken each time the query runs.
+TOKEN_MATCHES = or_(
+    ServicePoint.qr_token == bindparam("token"),
+    and_(ServicePoint.qr_token_previous == bindparam("token"),
+         ServicePoint.qr_token_previous_until > bindparam("grace_now", type_=UTCDateTime, callable_=utcnow)),
 )
 
 
