@@ -9,12 +9,12 @@ gives the answers back.
 
 from __future__ import annotations
 
-from flask import current_app, jsonify, make_response, render_template, request
+from flask import current_app, g, jsonify, make_response, render_template, request
 from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from werkzeug.exceptions import HTTPException, InternalServerError, ServiceUnavailable
 
-from app.extensions import db
+from app.extensions import db, login_manager
 
 RETRY_AFTER = "5"
 
@@ -23,8 +23,21 @@ def _wants_json() -> bool:
     return request.path.startswith("/api/") or request.path == "/healthz"
 
 
+def no_user_query() -> None:
+    """Let the page drawn by an error handler not load the logged-in user.
+
+    Flask-Login puts `current_user` into every template's context, which loads the user
+    from the database when the request has not yet done so: during an outage that query
+    failed inside the error handler, and the visitor got a bare 500. The error pages do
+    not use the user, so an error handler draws them as for a visitor.
+    """
+    if "_login_user" not in g:
+        g._login_user = login_manager.anonymous_user()
+
+
 def handle_http_error(error: HTTPException):
     """Render an HTTP error in the visitor's language."""
+    no_user_query()
     code = error.code or 500
     # Keep the error's own headers (Allow on a 405, Retry-After, WWW-Authenticate), not its body type.
     headers = [(k, v) for k, v in error.get_headers() if k.lower() != "content-type"]

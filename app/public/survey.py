@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 
-from flask import g, make_response, render_template, request, url_for
+from flask import current_app, g, make_response, render_template, request, url_for
 from flask_babel import gettext as _
 from markupsafe import escape
 
@@ -56,7 +56,38 @@ def survey_context(counter: Counter, channel: str, receipt: Receipt | None = Non
     version = version or latest_published_version(counter)
     if version is None:
         return None
-    return SurveyContext(counter, version, version.questionnaire, channel, receipt)
+    context = SurveyContext(counter, version, version.questionnaire, channel, receipt)
+    _remember_form(context)
+    return context
+
+
+def _forms() -> dict[str, SurveyContext]:
+    # Per app, like the published versions: each app (each test) may sit on another database.
+    return current_app.extensions.setdefault("sipas.forms", {})
+
+
+def _remember_form(context: SurveyContext) -> None:
+    """Keep the form of this address (a GET's, or a post's when none is kept), so that it can be drawn
+    again without the database: during an outage, or for a post whose CSRF session expired."""
+    forms = _forms()
+    if request.method == "GET" or request.path not in forms:
+        if len(forms) > 10_000:
+            forms.clear()
+        forms[request.path] = context
+
+
+def remembered_form() -> SurveyContext | None:
+    """The form last drawn at this address in this process, ready to draw again (no query), or None."""
+    context = _forms().get(request.path)
+    return None if context is None else detached(context)
+
+
+def resend_page(notice: str, status: int):
+    """The answers of a post whose form cannot be drawn now, as they came (same nonce, a fresh CSRF
+    token), behind one button that sends them again; no query."""
+    fields = [(name, value) for name, value in request.form.items(multi=True) if name != "csrf_token"]
+    return make_response(render_template("public/resend.html", fields=fields, action=request.path,
+                                         notice=notice), status)
 
 
 def _action(context: SurveyContext) -> str:

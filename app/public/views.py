@@ -9,11 +9,19 @@ from flask import abort, current_app, g, jsonify, redirect, render_template, req
 from flask_babel import gettext as _
 from flask_limiter.util import get_remote_address
 from flask_wtf.csrf import CSRFError
-from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
-from werkzeug.exceptions import ServiceUnavailable
 
-from app.errors import handle_http_error, handle_unexpected_error
+from app.errors import (
+    RETRY_AFTER,
+    database_unreachable,
+    forget_session,
+    handle_database_unavailable,
+    handle_http_error,
+    handle_unexpected_error,
+    log_unavailable,
+    no_user_query,
+)
 from app.extensions import db, limiter
 from app.public import bp
 from app.public.survey import (
@@ -22,7 +30,9 @@ from app.public.survey import (
     no_questionnaire,
     parse_submission,
     posting_visit,
+    remembered_form,
     render_survey,
+    resend_page,
     survey_context,
 )
 from app.services.collect import (
@@ -36,6 +46,9 @@ from app.services.collect import (
     submit_response,
 )
 from app.services.registry import agency_tree, check_database
+
+# The citizen's posts: during an outage or after an expired CSRF session they get their answers back.
+CITIZEN_POSTS = frozenset({"public.survey", "public.kiosk", "public.receipt"})
 
 
 def _limit_key() -> str:
@@ -223,14 +236,17 @@ def kiosk_service_worker():
 
 @bp.errorhandler(CSRFError)
 def csrf_failed(error: CSRFError):
-    """An expired or missing CSRF token: keep the citizen's answers and ask to send again."""
-    token = (request.view_args or {}).get("token")
-    counter = find_counter(token) if token and request.endpoint in (
-        "public.survey", "public.kiosk") else None
-    context = survey_context(counter, "kiosk" if request.endpoint == "public.kiosk" else "qr") \
-        if counter else None
+    """An expired or missing CSRF token: keep the citizen's answers and ask to send again.
+
+    No query (an error handler must work while the database is out): the form comes from
+    what this process last drew at this address, or the answers go back as they came.
+    """
+    if request.method != "POST" or request.endpoint not in CITIZEN_POSTS:
+        return handle_http_error(error)
+    no_user_query()
+    context = remembered_form()
     if context is None:
-        return render_template("errors/error.html", code=400, error=error), 400
+        return resend_page("expired", 400)
     return render_survey(context, notice="expired", status=400)
 
 
@@ -239,21 +255,22 @@ def csrf_failed(error: CSRFError):
 def database_unavailable(error: SQLAlchemyError):
     """The database cannot be reached (or stayed locked): a 503 with a clear message, never a 500.
 
-    A citizen who was sending a form gets it back with their answers and the
-    same nonce, so sending again stores it once.
+    A citizen who was sending a form gets it back with their answers and the same nonce,
+    so sending again stores it once: drawn from the context the post had read, else from
+    the form this process last drew at this address, else as the bare answers behind a
+    button. No query here.
     """
-    unreachable = isinstance(error, (OperationalError, InterfaceError, PoolTimeout)) or getattr(
-        error, "connection_invalidated", False)
-    if not unreachable:
+    if not database_unreachable(error):
         return handle_unexpected_error(error)
-    current_app.logger.warning("database unavailable on %s %s: %s", request.method, request.path,
-                               type(error.orig if isinstance(error, DBAPIError) else error).__name__)
-    _rollback()
-    context = g.get("unavailable_context")
-    if request.method == "POST" and context is not None:
+    if request.method != "POST" or request.endpoint not in CITIZEN_POSTS:
+        return handle_database_unavailable(error)
+    log_unavailable(error)
+    forget_session()
+    no_user_query()
+    context = g.get("unavailable_context") or remembered_form()
+    if context is not None:
         page = render_survey(context, notice="unavailable", status=503)
     else:
-        page = handle_http_error(ServiceUnavailable())
-        page = current_app.make_response(page)
-    page.headers["Retry-After"] = "5"
+        page = resend_page("unavailable", 503)
+    page.headers["Retry-After"] = RETRY_AFTER
     return page
