@@ -18,6 +18,8 @@ __getattr__, __all__ = lazy_exports(
         "exports": None,
         "page_context": "context",
         "pages": None,
+        "pdf": None,
+        "questions": None,
         "public_scoreboard": "pages",
     },
 )

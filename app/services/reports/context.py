@@ -10,7 +10,8 @@ from app.models.org import AGENCY_LEVELS
 from app.services.registry.scope import visible_agency_ids
 from app.services.reports import estimates as rs
 
-TABS = ("reports.overview", "reports.ranking", "reports.detail", "reports.comments")
+TABS = ("reports.overview", "reports.ranking", "reports.detail", "reports.questions_page",
+        "reports.comments")
 
 
 def breadcrumbs(tree: rs.AgencyTree, agency_id: int, visible: set[int] | None, lang: str) -> list[dict]:
