@@ -10,7 +10,7 @@ from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
 from app.config import load_config
-from app.extensions import babel, csrf, db, limiter, login_manager, migrate
+from app.extensions import babel, compress, csrf, db, limiter, login_manager, migrate
 from app.inputs import init_app as init_input_checks
 from app.models.base import render_migration_item
 from app.security import init_app as init_security_headers
@@ -66,6 +66,7 @@ def register_extensions(app: Flask) -> None:
     babel.init_app(app, locale_selector=select_locale, default_translation_directories="translations")
     limiter.init_app(app)
     login_manager.init_app(app)
+    compress.init_app(app)
     init_security_headers(app)
     app.after_request(_remember_language)
 
@@ -122,8 +123,8 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Register the CLI groups (surveys, responses, counters, demo)."""
-    from app.admin.commands import users_cli
+    from app.admin.commands import audit_cli, users_cli
     from app.commands import counters_cli, demo_command, responses_cli, surveys_cli
 
-    for command in (surveys_cli, responses_cli, counters_cli, demo_command, users_cli):
+    for command in (surveys_cli, responses_cli, counters_cli, demo_command, users_cli, audit_cli):
         app.cli.add_command(command)

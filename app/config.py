@@ -86,6 +86,12 @@ def load_config(overrides: dict | None = None) -> dict:
         "CLIENT_HASH_SALT": os.environ.get("CLIENT_HASH_SALT"),
         "FORWARDED_HOPS": _int("FORWARDED_HOPS", 0),
         "PUBLIC_SCOREBOARD": _bool("PUBLIC_SCOREBOARD", False),
+        # Decimals of the published indices (SIPAS publishes two).
+        "REPORT_DECIMALS": _int("REPORT_DECIMALS", 2),
+        # Text assets (HTML, CSS, JS, JSON) compressed on the way out (Flask-Compress; static files cached).
+        "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
+                               "application/json", "image/svg+xml"],
+        "COMPRESS_STREAMS": False,
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -66,3 +66,5 @@ class ReportCellsBuilt(Base):
 
     version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"), primary_key=True)
     built_at = mapped_column(UTCDateTime)
+    # The time zone the cells' months were cut in (config TIMEZONE); another one means a rebuild.
+    timezone: Mapped[str | None] = mapped_column(String(64))

@@ -14,7 +14,7 @@ from flask_login import current_user
 
 from app.inputs import query_id, query_page
 from app.reports import bp
-from app.services.reports import charts, page_context, pages
+from app.services.reports import charts, current_month, page_context, pages
 from app.services.reports import estimates as rs
 from app.web.guards import ensure_scope, requires
 
@@ -54,7 +54,7 @@ def overview():
     data = pages.build_overview(agency_id, filters)
     titles = _titles(data.scope.design)
     figures = {
-        "trend": charts.trend_figure(data.trend, gettext),
+        "trend": charts.trend_figure(data.trend, gettext, current_month(), rs.RULES.min_n),
         "elements": charts.elements_figure(data.elements, titles, gettext),
     }
     return render_template("reports/overview.html", data=data, figures=figures, titles=titles,

@@ -25,4 +25,7 @@ def agency(agency_id: int):
     """An agency's responses and dossiers per month (the response rate)."""
     row = db.session.get(Agency, agency_id) or abort(404)
     ensure_scope(row.id)
-    return render_template("reports/agency.html", agency=row, months=agency_coverage(row))
+    months = agency_coverage(row)
+    flagged = {a.agency_id for m in months for a in m.coverage.anomalies}
+    names = {a.id: a.name(g.lang) for a in db.session.query(Agency).filter(Agency.id.in_(flagged))}
+    return render_template("reports/agency.html", agency=row, months=months, names=names)

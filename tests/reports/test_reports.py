@@ -98,12 +98,12 @@ def test_roles_without_reports_are_refused(client, as_user, province):
 def test_overview_shows_index_interval_trend_and_elements(as_user, province):
     html = as_user("province").get("/reports/overview").get_data(as_text=True)
     trend = _figure(html, "trend")
-    assert any(t.get("fill") == "toself" for t in trend["data"]), "interval band"
+    assert any("error_y" in t for t in trend["data"]), "interval bars"
     assert len([t for t in trend["data"] if t.get("mode") == "lines+markers"][0]["x"]) == 12
     elements = _figure(html, "elements")
     assert len(elements["data"][0]["x"]) == 5 and "error_x" in elements["data"][0]
     assert 'id="table-trend"' in html and 'id="table-elements"' in html
-    assert "cdn" not in html.lower() and "/static/vendor/plotly.min.js" in html
+    assert "cdn" not in html.lower() and "/static/vendor/plotly-cartesian.min.js" in html
 
 
 def test_filters_change_the_numbers_and_links_keep_them(as_user, province):
@@ -159,9 +159,13 @@ def test_poststratified_to_dossier_volumes(province):
             db.session.add(DossierVolume(agency_id=child.id, month=date(2025, month, 1), dossiers=500))
     db.session.commit()
     data = pages.build_overview(province.province.id, rs.ReportFilters(weighting="poststratified"))
+    # Volumes of the children themselves: the rate counts the children's own responses, not their subtrees'.
     assert data.record("OVERALL")["estimate"] is not None and data.dossiers == 500 * 12 * len(
-        province.province.children)
-    assert data.response_rate == pytest.approx(100 * data.responses / data.dossiers)
+        province.province.children) and not data.coverage.anomalies
+    own = sum(n for (agency, _), n in pages.responses_by_pair(data.scope).items()
+              if agency in {c.id for c in province.province.children})
+    assert data.coverage.covered_responses == own < data.responses
+    assert data.response_rate == pytest.approx(100 * own / data.dossiers)
 
 
 def test_cache_refreshes_when_a_response_arrives(province):

@@ -14,6 +14,7 @@ __getattr__, __all__ = lazy_exports(
         "BY_CHOICES": "api_data",
         "charts": None,
         "comments_page": "comments",
+        "current_month": "aggregates",
         "estimates": None,
         "exports": None,
         "page_context": "context",

@@ -8,11 +8,18 @@ These are the per-PSU totals the `analysis` package turns into indices.
 
 from __future__ import annotations
 
+import functools
+import re
+import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo
 
 import numpy as np
-from sqlalchemy import Integer, String, and_, case, cast, func, literal, or_, select
+from flask import current_app, has_app_context
+from sqlalchemy import Integer, String, and_, case, cast, event, func, literal, literal_column, or_, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.functions import FunctionElement
 
@@ -21,22 +28,92 @@ from app.extensions import db
 from app.models import Response, slot_column
 from app.services.questionnaires.versions import rating_slots
 
+DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
+_ZONE_NAME = re.compile(r"[A-Za-z][A-Za-z0-9_+\-/]{0,63}")
+
+
+def report_timezone() -> str:
+    """The configured TIMEZONE (months and date filters are cut there), checked to be a real zone."""
+    name = (current_app.config.get("TIMEZONE") if has_app_context() else None) or DEFAULT_TIMEZONE
+    if not _ZONE_NAME.fullmatch(name):
+        raise ValueError(f"TIMEZONE {name!r} is not a time zone name")
+    ZoneInfo(name)  # raises for an unknown zone
+    return name
+
+
+def local_month_of(when: datetime, tz_name: str | None = None) -> str:
+    """'YYYY-MM' of an aware instant in the report time zone."""
+    return when.astimezone(ZoneInfo(tz_name or report_timezone())).strftime("%Y-%m")
+
+
+def current_month() -> str:
+    """This month ('YYYY-MM') in the report time zone."""
+    return local_month_of(datetime.now(UTC))
+
+
+def local_month_start(month: str, tz_name: str | None = None) -> datetime:
+    """The first instant (aware, UTC) of a 'YYYY-MM' month in the report time zone."""
+    zone = ZoneInfo(tz_name or report_timezone())
+    return datetime(int(month[:4]), int(month[5:]), 1, tzinfo=zone).astimezone(UTC)
+
+
+@functools.cache
+def _fixed_offset_minutes(tz_name: str) -> int | None:
+    """The zone's offset in minutes when it has not changed since 1976 (no daylight saving), else None."""
+    zone = ZoneInfo(tz_name)
+    offsets = {datetime(year, month, 1, tzinfo=UTC).astimezone(zone).utcoffset()
+               for year in range(1976, 2101) for month in (1, 4, 7, 10)}
+    return int(offsets.pop().total_seconds() // 60) if len(offsets) == 1 else None
+
+
+def _sqlite_local_month(value, tz_name):
+    """SQLite's stored UTC text ('YYYY-MM-DD HH:MM:SS[.ffffff]') to the month in tz_name."""
+    if value is None:
+        return None
+    when = datetime.fromisoformat(str(value)).replace(tzinfo=UTC)
+    return local_month_of(when, tz_name)
+
+
+@event.listens_for(Engine, "connect")
+def _register_sqlite_month(dbapi_connection, _record):
+    # Zones with daylight saving have no fixed offset SQLite's strftime could add.
+    if isinstance(dbapi_connection, sqlite3.Connection):
+        dbapi_connection.create_function("sipas_local_month", 2, _sqlite_local_month, deterministic=True)
+
 
 class _Month(FunctionElement):
-    """'YYYY-MM' of a UTC timestamp, in each database's own dialect."""
+    """'YYYY-MM' of a stored UTC timestamp in a time zone (its second argument, a quoted name)."""
 
     type = String()
     inherit_cache = True
 
 
+def _zone_of(element) -> str:
+    return list(element.clauses)[1].name.strip("'")
+
+
 @compiles(_Month)
 def _month_sqlite(element, compiler, **kw):
-    return f"strftime('%Y-%m', {compiler.process(element.clauses, **kw)})"
+    column = compiler.process(list(element.clauses)[0], **kw)
+    zone = _zone_of(element)
+    minutes = _fixed_offset_minutes(zone)
+    if minutes is None:
+        return f"sipas_local_month({column}, '{zone}')"
+    return f"strftime('%Y-%m', {column}, '{minutes:+d} minutes')"
 
 
 @compiles(_Month, "postgresql")
 def _month_postgresql(element, compiler, **kw):
-    return f"to_char(timezone('UTC', {compiler.process(element.clauses, **kw)}), 'YYYY-MM')"
+    column = compiler.process(list(element.clauses)[0], **kw)
+    return f"to_char(timezone('{_zone_of(element)}', {column}), 'YYYY-MM')"
+
+
+def local_month(column, tz_name: str | None = None) -> _Month:
+    """SQL for the 'YYYY-MM' month of a timestamp column in the report time zone."""
+    zone = tz_name or report_timezone()
+    if not _ZONE_NAME.fullmatch(zone):
+        raise ValueError(f"{zone!r} is not a time zone name")
+    return _Month(column, literal_column(f"'{zone}'"))
 
 
 GROUP_COLUMNS = {
@@ -47,8 +124,12 @@ GROUP_COLUMNS = {
     "verified": Response.verified,
     "stratum": Response.stratum,
     "psu": Response.psu,
-    "month": _Month(Response.submitted_at),
 }
+
+
+def group_column(name: str):
+    """The SQL expression of a grouping key; months in the report time zone."""
+    return local_month(Response.submitted_at) if name == "month" else GROUP_COLUMNS[name]
 
 
 @dataclass(frozen=True)
@@ -88,7 +169,7 @@ def criterion_totals(
     codes = list(questionnaire.likert_codes())
     satisfied = sorted(questionnaire.scale.satisfied)
     weight = func.coalesce(Response.weight, 1.0) if weighted else literal(1.0)
-    keys = [GROUP_COLUMNS[name] for name in by]
+    keys = [group_column(name) for name in by]
     width = 4 if rating_sums else 3
     measures = []
     for code in codes:
@@ -142,7 +223,7 @@ def psu_totals_table(
     ratings = {code: getattr(Response, slot_column(slots[code])) for code in questionnaire.likert_codes()}
     stratum = func.coalesce(Response.stratum, "-").label("stratum")
     psu = func.coalesce(Response.psu, "#" + cast(Response.id, String)).label("psu")
-    keys = [GROUP_COLUMNS[name].label(name) for name in by] + [stratum, psu]
+    keys = [group_column(name).label(name) for name in by] + [stratum, psu]
     measures = [func.count().label("n"), func.sum(weight).label("w")]
     for code, rating in ratings.items():
         is_sat = _is_satisfied(rating, satisfied, questionnaire.scale.points)

@@ -44,7 +44,7 @@ from app.extensions import db
 from app.models import QuestionnaireVersion, Response, slot_column
 from app.models.report_cell import CELL_KEY, SLOT_SUMS, ReportCell, ReportCellsBuilt
 from app.services.questionnaires.versions import questionnaire_of, rating_slots
-from app.services.reports.aggregates import GROUP_COLUMNS
+from app.services.reports.aggregates import local_month, report_timezone
 
 _CELLS = ReportCell.__table__
 _KEYS = ("agency", "month", "stratum", "psu")
@@ -76,7 +76,7 @@ def _cell_select(version_id: int, questionnaire: Questionnaire, where):
     satisfied = sorted(questionnaire.scale.satisfied)
     weight = func.coalesce(Response.weight, 1.0)
     keys = [
-        Response.version_id, Response.agency_id, GROUP_COLUMNS["month"],
+        Response.version_id, Response.agency_id, local_month(Response.submitted_at),
         func.coalesce(Response.stratum, "-"),
         func.coalesce(Response.psu, "#" + cast(Response.id, String)),
         Response.channel, Response.verified, Response.suspicious,
@@ -158,7 +158,8 @@ def _inserting_statement(version_id: int, questionnaire: Questionnaire):
 
 
 def _statement(cache: dict, build, version_id: int, questionnaire: Questionnaire | None):
-    key = (db.engine.url.render_as_string(), version_id)
+    # The month is cut in the configured time zone, compiled into the statement.
+    key = (db.engine.url.render_as_string(), version_id, report_timezone())
     with _ONE_LOCK:
         statement = cache.get(key)
     if statement is None:
@@ -220,7 +221,8 @@ def _build(version_id: int) -> None:
 def rebuild(version_id: int) -> None:
     """Recompute a version's cells from its responses (after responses were changed by hand); commits."""
     db.session.execute(delete(ReportCellsBuilt).where(ReportCellsBuilt.version_id == version_id))
-    db.session.add(ReportCellsBuilt(version_id=version_id, built_at=datetime.now(UTC)))
+    db.session.add(ReportCellsBuilt(version_id=version_id, built_at=datetime.now(UTC),
+                                    timezone=report_timezone()))
     db.session.flush()
     _build(version_id)
 
@@ -234,11 +236,17 @@ def ensure_built(version_id: int) -> bool:
     INSERT … ON CONFLICT take the cells' row locks, so each such response ends up
     counted once, by whichever statement sees it.
     """
-    if db.session.get(ReportCellsBuilt, version_id) is not None:
+    zone = report_timezone()
+    marker = db.session.get(ReportCellsBuilt, version_id)
+    if marker is not None and marker.timezone == zone:
         return False
+    if marker is not None:
+        # Built with months cut in another time zone (or in UTC, before months were local): rebuild.
+        rebuild(version_id)
+        return True
     db.session.rollback()  # end the read snapshot: the marker may have been committed meanwhile
     try:
-        db.session.add(ReportCellsBuilt(version_id=version_id, built_at=datetime.now(UTC)))
+        db.session.add(ReportCellsBuilt(version_id=version_id, built_at=datetime.now(UTC), timezone=zone))
         db.session.flush()
     except IntegrityError:
         db.session.rollback()  # another worker built them

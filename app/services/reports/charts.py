@@ -31,26 +31,54 @@ def _err(records: list[dict]) -> tuple[list, list]:
     return plus, minus
 
 
-def trend_figure(points: list[dict], _: Callable[[str], str]) -> dict:
-    """Overall index by month with its interval band; each questionnaire version is its own line."""
+def trend_figure(points: list[dict], _: Callable[[str], str], current: str | None = None,
+                 min_n: int = 30) -> dict:
+    """Overall index by month with its interval; each questionnaire version is its own line.
+
+    A month whose estimate fails the reporting rules (fewer than `min_n` responses, or too
+    noisy) is no point on the line: the line has a gap there and the month shows as a hollow
+    marker with its interval, named in the legend. The current month (`current`, not complete)
+    is drawn apart too, as a hollow diamond.
+    """
     fig = go.Figure()
     for version in sorted({p["version"] for p in points}):
         series = [p for p in points if p["version"] == version]
-        months = [p["month"] for p in series]
-        fig.add_trace(go.Scatter(x=months + months[::-1],
-                                 y=[p["ci_high"] for p in series] + [p["ci_low"] for p in series][::-1],
-                                 fill="toself", fillcolor="rgba(9,105,218,0.15)", line={"width": 0},
-                                 hoverinfo="skip", showlegend=False, name=_("Interval")))
-        fig.add_trace(go.Scatter(x=months, y=[p["estimate"] for p in series], mode="lines+markers",
-                                 name=_("Questionnaire version") + f" {version}", line={"color": "#0969da"}))
+        solid = [p for p in series if not p["suppressed"] and p["month"] != current]
+        plus, minus = _err(solid)
+        fig.add_trace(go.Scatter(
+            x=[p["month"] for p in series],
+            y=[None if p["suppressed"] or p["month"] == current else p["estimate"] for p in series],
+            mode="lines+markers", connectgaps=False, line={"color": "#0969da"},
+            name=_("Questionnaire version") + f" {version}"))
+        fig.add_trace(go.Scatter(
+            x=[p["month"] for p in solid], y=[p["estimate"] for p in solid], mode="markers",
+            marker={"size": 1, "color": "#0969da"}, hoverinfo="skip", name=_("95% interval"),
+            error_y={"type": "data", "array": plus, "arrayminus": minus, "color": "rgba(9,105,218,0.5)"}))
+    _apart(fig, [p for p in points if p["suppressed"]], "small", "circle-open", "#57606a",
+           _("Fewer than %(n)s responses or imprecise: not a point of the trend") % {"n": min_n})
+    _apart(fig, [p for p in points if p["month"] == current and not p["suppressed"]], "current",
+           "diamond-open", "#0969da", _("Current month, not complete"))
     for p in points:
         if p["break"]:
             fig.add_vline(x=p["month"], line_dash="dash", line_color="#cf222e")
             fig.add_annotation(x=p["month"], y=1, yref="paper", text=_("New questionnaire version"),
                                showarrow=False, font={"color": "#cf222e"})
-    fig.update_yaxes(title_text=_("Index (%)"), rangemode="tozero")
-    fig.update_xaxes(type="category")
-    return _finish(fig, 320)
+    fig.update_yaxes(title_text=_("Index (%)"), range=[0, 100])
+    fig.update_xaxes(type="category", categoryorder="array",
+                     categoryarray=sorted({p["month"] for p in points}))
+    fig.update_layout(legend={"orientation": "h", "y": -0.25})
+    return _finish(fig, 360)
+
+
+def _apart(fig: go.Figure, points: list[dict], meta: str, symbol: str, colour: str, name: str) -> None:
+    """Months drawn apart from the line: hollow markers with their intervals."""
+    if not points:
+        return
+    plus, minus = _err(points)
+    fig.add_trace(go.Scatter(
+        x=[p["month"] for p in points], y=[p["estimate"] for p in points], mode="markers", meta=meta,
+        name=name, marker={"symbol": symbol, "size": 10, "color": colour},
+        error_y={"type": "data", "array": plus, "arrayminus": minus, "color": colour}))
 
 
 def elements_figure(records: list[dict], titles: dict[str, str], _: Callable[[str], str]) -> dict:

@@ -9,6 +9,7 @@ from app.models import CHANNELS, Service
 from app.models.org import AGENCY_LEVELS
 from app.services.registry.scope import visible_agency_ids
 from app.services.reports import estimates as rs
+from app.services.reports.aggregates import current_month
 
 TABS = ("reports.overview", "reports.ranking", "reports.detail", "reports.questions_page",
         "reports.comments")
@@ -40,6 +41,8 @@ def page_context(scope, user, lang: str, endpoint: str) -> dict:
         "filters": scope.filters,
         "args": scope.filters.as_args(),
         "period": (scope.start, scope.end),
+        # The period reaches the current month (in TIMEZONE): its figures will still change.
+        "incomplete": scope.end >= current_month(),
         "months": months,
         "crumbs": breadcrumbs(scope.tree, scope.root, visible, lang),
         "below": children(scope.tree, scope.root, lang),

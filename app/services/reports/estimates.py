@@ -21,7 +21,6 @@ import time
 from collections import OrderedDict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date
 from functools import cached_property
 
 import numpy as np
@@ -41,7 +40,7 @@ from app.models import Questionnaire as QuestionnaireRow
 from app.models.org import AGENCY_LEVELS
 from app.services.questionnaires.versions import questionnaire_of
 from app.services.reports import cells as report_cells
-from app.services.reports.aggregates import psu_totals_table
+from app.services.reports.aggregates import current_month, psu_totals_table
 
 OUT = "~out"
 WEIGHTINGS = ("design", "unweighted", "poststratified")
@@ -413,7 +412,7 @@ def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_k
 def default_period(months: tuple[str, ...], filters: ReportFilters) -> tuple[str, str]:
     """The chosen period, or the last 12 months with data."""
     if not months:
-        today = date.today().strftime("%Y-%m")
+        today = current_month()
         return filters.start or today, filters.end or today
     end = filters.end or months[-1]
     start = filters.start or shift_month(end, -11)

@@ -8,22 +8,24 @@ never touches `request`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import Integer, and_, case, cast, func, select
 
 from app.extensions import db
-from app.models import DossierVolume, ReportCell, Response, slot_column
+from app.models import ReportCell, Response, slot_column
 from app.services.questionnaires.versions import rating_slots
+from app.services.registry import coverage
 from app.services.reports import cells as report_cells
 from app.services.reports import estimates as rs
+from app.services.reports.aggregates import current_month, local_month, local_month_start
 
 LOW_RATING = 2
 
 
 def month_start(month: str) -> datetime:
-    """First instant (UTC) of a 'YYYY-MM' month."""
-    return datetime(int(month[:4]), int(month[5:]), 1, tzinfo=UTC)
+    """First instant of a 'YYYY-MM' month in the report time zone (config TIMEZONE), as UTC."""
+    return local_month_start(month)
 
 
 @dataclass
@@ -65,16 +67,7 @@ def open_scope(root: int, filters: rs.ReportFilters) -> Scope:
 
 def dossiers_by_agency_month(ids: set[int]) -> dict[tuple[int, str], int]:
     """Dossiers per (agency, month): an agency's own total wins over its counters' sum."""
-    rows = db.session.execute(
-        select(DossierVolume.agency_id, DossierVolume.month, DossierVolume.service_point_id.is_(None),
-               func.sum(DossierVolume.dossiers))
-        .group_by(DossierVolume.agency_id, DossierVolume.month, DossierVolume.service_point_id.is_(None))
-    ).all()
-    own, counters = {}, {}
-    for agency, month, is_own, n in rows:
-        if agency in ids:
-            (own if is_own else counters)[(agency, month.strftime("%Y-%m"))] = int(n)
-    return {key: own.get(key, counters.get(key, 0)) for key in set(own) | set(counters)}
+    return coverage.dossiers_by_agency_month(ids)
 
 
 def population_for(volumes: dict[tuple[int, str], int], label_of) -> dict[str, float]:
@@ -109,8 +102,9 @@ class Overview:
     trend: list[dict] = field(default_factory=list)
     responses: int = 0
     verified: int = 0
-    dossiers: int | None = None
+    coverage: coverage.Coverage | None = None
     note: str | None = None
+    incomplete: bool = False
 
     def record(self, code: str) -> dict | None:
         """The scope's record of one statistic."""
@@ -128,8 +122,13 @@ class Overview:
 
     @property
     def response_rate(self) -> float | None:
-        """Responses per 100 dossiers handled, where volumes are known."""
-        return 100.0 * self.responses / self.dossiers if self.dossiers else None
+        """Responses per 100 dossiers over exactly the agency-months whose volumes are known (≤ 100)."""
+        return self.coverage.rate if self.coverage else None
+
+    @property
+    def dossiers(self) -> int | None:
+        """Dossiers of the agency-months the rate covers, None when no volume is known."""
+        return self.coverage.dossiers if self.coverage and self.coverage.pairs else None
 
 
 def build_overview(root: int, filters: rs.ReportFilters) -> Overview:
@@ -162,10 +161,41 @@ def build_overview(root: int, filters: rs.ReportFilters) -> Overview:
     out.change, out.note = change, note
     out.trend = build_trend(scope)
     out.responses, out.verified = response_counts(scope)
-    volumes = dossiers_by_agency_month(ids)
-    in_period = [n for (a, m), n in volumes.items() if start <= m <= end]
-    out.dossiers = sum(in_period) if in_period else None
+    out.coverage = scope_coverage(scope)
+    out.incomplete = end >= current_month()
     return out
+
+
+def scope_coverage(scope: Scope) -> coverage.Coverage:
+    """The response rate of the scope and period over the agency-months with dossier volumes."""
+    volumes = {key: n for key, n in dossiers_by_agency_month(scope.ids).items()
+               if scope.start <= key[1] <= scope.end}
+    return coverage.pair_coverage(responses_by_pair(scope), volumes)
+
+
+def responses_by_pair(scope: Scope) -> dict[tuple[int, str], int]:
+    """Responses per (agency, month) of the scope and period under the filters (months in TIMEZONE)."""
+
+    def compute():
+        if scope.filters.service:
+            month = local_month(Response.submitted_at)
+            query = (select(Response.agency_id, month, func.count())
+                     .where(Response.agency_id.in_(sorted(scope.ids)),
+                            Response.version_id.in_(scope.version_ids),
+                            _period_clause(scope), *scope.filters.where())
+                     .group_by(Response.agency_id, month))
+        else:
+            for version_id in scope.version_ids:
+                report_cells.ensure_built(version_id)
+            query = (select(ReportCell.agency_id, ReportCell.month, func.sum(ReportCell.n))
+                     .where(ReportCell.agency_id.in_(sorted(scope.ids)),
+                            ReportCell.version_id.in_(scope.version_ids),
+                            ReportCell.month >= scope.start, ReportCell.month <= scope.end,
+                            *scope.filters.cell_where(), *scope.filters.cell_domain())
+                     .group_by(ReportCell.agency_id, ReportCell.month))
+        return {(agency, month): int(n) for agency, month, n in db.session.execute(query).all()}
+
+    return rs.cached("pairs", (scope.root, scope.filters, scope.start, scope.end), compute, scope.key)
 
 
 def build_trend(scope: Scope) -> list[dict]:
