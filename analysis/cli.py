@@ -1,6 +1,6 @@
 """``python -m analysis``: indices, comparisons and rankings from a responses CSV.
 
-FORMATS.md §4 fixes ``indices``; ``compare`` and ``rank`` extend it.
+docs/FORMATS.md §4 describes the three commands, their options and records.
 Results go to standard output (or ``--output``), messages to standard
 error; bad input exits with status 2 and names file, row and column.
 """
@@ -45,7 +45,7 @@ def _level(text: str) -> float:
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("responses", help="responses CSV (FORMATS.md §2)")
+    p.add_argument("responses", help="responses CSV (docs/FORMATS.md §2)")
     p.add_argument("--questionnaire", required=True, help="questionnaire file (YAML or JSON)")
     p.add_argument("--by", default="", help="grouping columns, comma separated")
     p.add_argument("--ci-level", type=_level, default=0.95)
