@@ -32,7 +32,8 @@ run: migrate
 	$(BIN)/flask surveys load surveys/*.yaml
 	$(BIN)/flask demo --if-empty
 	$(BIN)/flask reports warm
-	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - wsgi:app
+	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - \
+		--logger-class app.access_log.RedactingLogger wsgi:app
 
 lint: $(VENV)/.test
 	$(BIN)/ruff check .

@@ -43,7 +43,9 @@ forwarded_allow_ips = _env("FORWARDED_ALLOW_IPS", "127.0.0.1")
 accesslog = _env("ACCESSLOG", "-")
 errorlog = "-"
 loglevel = _env("LOGLEVEL", "info")
-# The query string carries no personal data, but the access log does not need it.
+# The log keeps the client's address, so never a receipt code (/r/<code> is written /r/-) nor a
+# query string (/thanks?n=<nonce> names a stored response): app/access_log.py redacts the atoms.
+logger_class = "app.access_log.RedactingLogger"
 access_log_format = '%(h)s "%(m)s %(U)s %(H)s" %(s)s %(B)s %(M)sms "%(a)s"'
 proc_name = "sipas"
 # No runtime control socket: systemd starts, reloads and stops us, and a socket in

@@ -1,4 +1,4 @@
-"""`flask users`: create the first administrator from the command line."""
+"""`flask users`: create the first administrator from the command line; `flask audit purge`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,14 @@ from flask.cli import with_appcontext
 
 from app.extensions import db
 from app.models.auth import ADMINISTRATOR
-from app.services.accounts import AccountError, create_user, reset_password
+from app.services.accounts import (
+    AccountError,
+    create_user,
+    purge_expiring_events,
+    purge_throttles,
+    reset_password,
+)
+from app.services.collect import purge_salts
 
 
 @click.group("users")
@@ -50,3 +57,24 @@ def set_password(email, password):
         sys.exit(1)
     db.session.commit()
     click.echo(f"users: password of {user.email} changed")
+
+
+@click.group("audit")
+def audit_cli():
+    """The audit log and other records that expire."""
+
+
+@audit_cli.command("purge")
+@click.option("--days", type=click.IntRange(0, 3650), default=None,
+              help="Keep failed-login events this many days (default AUDIT_FAILED_LOGIN_DAYS, 30).")
+@with_appcontext
+def purge(days):
+    """Delete failed-login events older than AUDIT_FAILED_LOGIN_DAYS, stale failed-login counts and
+    client-hash salts older than yesterday. Run daily (docs/DEPLOY.md: sipas-purge.timer)."""
+    from flask import current_app
+
+    days = current_app.config.get("AUDIT_FAILED_LOGIN_DAYS", 30) if days is None else days
+    events, pairs, salts = purge_expiring_events(days), purge_throttles(), purge_salts()
+    db.session.commit()
+    click.echo(f"audit: deleted {events} failed-login event(s) older than {days} days, "
+               f"{pairs} stale failed-login count(s), {salts} old client-hash salt(s)")

@@ -23,6 +23,7 @@ __getattr__, __all__ = lazy_exports(
         "refusal": "throttle",
         "unlock": "throttle",
         "purge_throttles": "throttle",
+        "purge_expiring_events": "audit",
         "load_session_user": "users",
         "record_event": "audit",
         "reset_password": "users",

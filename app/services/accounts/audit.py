@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, func, select
 
 from app.extensions import db
 from app.models import AuditEvent, User
+from app.models.base import utcnow
 
 PAGE_SIZE = 100
 
@@ -44,3 +47,15 @@ def list_events(page: int = 1, action: str | None = None) -> tuple[list[AuditEve
 def event_actions() -> list[str]:
     """The distinct actions in the log, for a filter."""
     return list(db.session.scalars(select(AuditEvent.action).distinct().order_by(AuditEvent.action)))
+
+
+# Events that hold what an anonymous visitor typed (the e-mail of a failed login): kept for a
+# while to see an attack, then deleted (AUDIT_FAILED_LOGIN_DAYS, `flask audit purge`).
+EXPIRING_ACTIONS = ("user.login_failed",)
+
+
+def purge_expiring_events(days: int, now: datetime | None = None) -> int:
+    """Delete failed-login events older than `days` days; how many went (caller commits)."""
+    cutoff = (now or utcnow()) - timedelta(days=max(days, 0))
+    return db.session.execute(delete(AuditEvent).where(
+        AuditEvent.action.in_(EXPIRING_ACTIONS), AuditEvent.at < cutoff)).rowcount

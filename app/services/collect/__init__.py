@@ -23,6 +23,7 @@ __getattr__, __all__ = lazy_exports(
         "new_nonce": "submit",
         "Outcome": "submit",
         "published_version_for": "submit",
+        "purge_salts": "abuse",
         "PublishedVersion": "submit",
         "read_receipt_code": "receipts",
         "Receipt": "receipts",

@@ -9,14 +9,18 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import bindparam, func, literal, select, true
+from sqlalchemy import bindparam, delete, func, literal, select, true
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
 from app.extensions import db
-from app.models import RATING_SLOTS, Response, slot_column
+from app.models import RATING_SLOTS, ClientHashSalt, Response, slot_column
 
 # channel -> (earlier responses from the same client tolerated, window in seconds).
 # A phone rarely rates one counter more than a few times in ten minutes; a kiosk
@@ -25,13 +29,55 @@ BURST_RULES = {"qr": (3, 600), "kiosk": (1, 10)}
 DEFAULT_BURST_RULE = (3, 600)
 
 
-def client_hash(address: str | None) -> str | None:
-    """A salted HMAC of the client address; the address itself is never stored."""
+# Days of salts kept: today's, and yesterday's until today's is made (then it goes).
+SALT_DAYS_KEPT = 2
+
+
+def client_hash(address: str | None, now: datetime | None = None) -> str | None:
+    """An HMAC of the client address under the day's random salt; the address itself is never stored.
+
+    The salt is drawn at random once per day (in TIMEZONE) for the whole instance and kept in the
+    database (table client_hash_salt) only until the day after: within a day one client's posts
+    share a hash (the burst and repeat checks), across days they cannot be linked, and once the
+    salt is gone no address can be tried against an old hash, not even with SECRET_KEY."""
     if not address:
         return None
-    salt = current_app.config.get("CLIENT_HASH_SALT") or current_app.config["SECRET_KEY"]
-    key = hmac.new(str(salt).encode(), b"client-hash-v1", hashlib.sha256).digest()
-    return hmac.new(key, address.encode(), hashlib.sha256).hexdigest()
+    return hmac.new(day_salt(local_day(now)), address.encode(), hashlib.sha256).hexdigest()
+
+
+def local_day(now: datetime | None = None) -> date:
+    """The calendar day in TIMEZONE."""
+    return (now or datetime.now(UTC)).astimezone(ZoneInfo(current_app.config["TIMEZONE"])).date()
+
+
+def day_salt(day: date) -> bytes:
+    """The day's salt: from this process's memory, else the database, else drawn now. Drawn by one
+    statement in its own committed transaction (a racing worker's draw wins, and both use it), so a
+    citizen's post that is rolled back never takes the day's salt with it."""
+    cache = current_app.extensions.setdefault("client_hash_salt", {})
+    if day not in cache:
+        cache.clear()
+        cache[day] = bytes.fromhex(_stored_salt(day))
+    return cache[day]
+
+
+def _stored_salt(day: date) -> str:
+    table = ClientHashSalt.__table__
+    with db.engine.begin() as connection:
+        salt = connection.scalar(select(table.c.salt).where(table.c.day == day))
+        if salt is None:
+            insert = postgresql_insert if connection.dialect.name == "postgresql" else sqlite_insert
+            connection.execute(insert(table).values(day=day, salt=secrets.token_hex(32))
+                               .on_conflict_do_nothing(index_elements=["day"]))
+            connection.execute(delete(table).where(table.c.day <= day - timedelta(days=SALT_DAYS_KEPT)))
+            salt = connection.scalar(select(table.c.salt).where(table.c.day == day))
+    return salt
+
+
+def purge_salts(now: datetime | None = None) -> int:
+    """Delete the salts of the day before yesterday and older (`flask audit purge`)."""
+    cutoff = local_day(now) - timedelta(days=SALT_DAYS_KEPT)
+    return db.session.execute(delete(ClientHashSalt).where(ClientHashSalt.day <= cutoff)).rowcount
 
 
 # What "the same answers" compares: the version, the service, every rating slot and the other answers.
