@@ -81,9 +81,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "KIOSK_IDLE_SECONDS": _int("KIOSK_IDLE_SECONDS", 90),
         "KIOSK_THANKS_SECONDS": _int("KIOSK_THANKS_SECONDS", 4),
         "RECEIPT_CODE_TTL_DAYS": _int("RECEIPT_CODE_TTL_DAYS", 30),
-        # Optional separate secrets; both fall back to SECRET_KEY.
+        # An optional separate secret for receipt codes; falls back to SECRET_KEY.
         "RECEIPT_SECRET": os.environ.get("RECEIPT_SECRET"),
-        "CLIENT_HASH_SALT": os.environ.get("CLIENT_HASH_SALT"),
         "FORWARDED_HOPS": _int("FORWARDED_HOPS", 0),
         "PUBLIC_SCOREBOARD": _bool("PUBLIC_SCOREBOARD", False),
         # Decimals of the published indices (SIPAS publishes two).

@@ -159,8 +159,9 @@ def test_language_cookie_is_secure_in_production(running):
     assert lang and "secure" in lang[0].lower()
 
 
-def test_failed_logins_are_counted_in_redis(running):
+def test_failed_logins_are_counted_in_redis(running, database_url):
     import redis
+    from sqlalchemy import create_engine, text
 
     _, page = running.request("GET", "/auth/login")
     token = re.search(r'name="csrf_token" type="hidden" value="([^"]+)"', page) or \
@@ -170,5 +171,12 @@ def test_failed_logins_are_counted_in_redis(running):
     body = f"csrf_token={token.group(1)}&email={email}&password=wrong"
     response, _ = running.request("POST", "/auth/login", body)
     assert response.status == 200
-    keys = redis.Redis.from_url(REDIS_URL).keys(f"*{email}*")
-    assert keys, "the per-account login limit lives in Redis, shared by every app server"
+    keys = redis.Redis.from_url(REDIS_URL).keys("*auth.login*")
+    assert keys, "the per-address login limit lives in Redis, shared by every app server"
+    # The count per account and address lives in the database (issue 21), shared the same way.
+    engine = create_engine(database_url)
+    with engine.connect() as connection:
+        failures = connection.scalar(text("SELECT failures FROM login_throttle WHERE email = :email"),
+                                     {"email": email})
+    engine.dispose()
+    assert failures == 1
