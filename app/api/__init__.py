@@ -13,5 +13,6 @@ csrf.exempt(bp)
 def index():
     """Describe the API version."""
     return jsonify(name="sipas-platform", api_version=1)
-# Routes attach to bp: /api/v1/indices (leaders' reports), /api/v1/receipt-codes (one-stop system).
-from app.api import indices, receipts  # noqa: E402,F401
+# Routes attach to bp: /api/v1/indices (leaders' reports), /api/v1/receipt-codes (one-stop system),
+# /api/v1/openapi.json and /api/v1/docs (the description of all of them).
+from app.api import docs, indices, receipts  # noqa: E402,F401
