@@ -161,9 +161,10 @@ def _kept(column, _) -> CodedColumn | None:
 
 
 def _weight(column) -> np.ndarray | None:
-    """The weights if none is empty and all are finite and > 0, else None."""
+    """The weights (an empty cell is 1: a self-selected answer's weight) if all are finite and > 0,
+    else None."""
     if column.null_count:
-        return None
+        column = column.fill_null(1.0)
     weight = _float64(column)
     return weight if np.all(weight > 0) and np.all(np.isfinite(weight)) else None
 

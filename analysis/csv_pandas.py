@@ -92,7 +92,7 @@ def _validate(path, frame, spec, present, codes: dict) -> list:
         problems += bad_rows(name, c, bad, f"rating must be an integer 1..{spec.points}")
     if "weight" in frame:
         w = frame["weight"].to_numpy()
-        problems += bad_rows(name, "weight", np.isnan(w), "weight is empty")
+        # An empty weight is 1, as the app stores a self-selected answer's (its export leaves it empty).
         problems += bad_rows(name, "weight", ~np.isnan(w) & ~(np.isfinite(w) & (w > 0)),
                              "weight must be a finite number > 0")
     for c in ("stratum", "psu"):
@@ -124,7 +124,7 @@ def read_checked(path: Path, spec: IndexSpec, present: list[str], columns: list[
     if problems:
         raise DataError(sorted(problems, key=lambda p: (p[1], p[2]))[:MAX_ERRORS])
     # a copy, so the parsed block of 25 float columns can be freed
-    weight = frame["weight"].to_numpy().copy() if has_weight else None
+    weight = np.nan_to_num(frame["weight"].to_numpy(), nan=1.0) if has_weight else None
     return codes, weight, {c: frame[c] for c in keep}, len(frame)
 
 

@@ -135,7 +135,6 @@ def test_bad_rating_is_declined_and_reported(run_cli, tmp_path, results, ref_spe
 
 @pytest.mark.parametrize(("column", "value", "message"), [
     ("weight", "0", "weight must be a finite number > 0"),
-    ("weight", "", "weight is empty"),
     ("weight", "inf", "weight must be a finite number > 0"),
     ("psu", "", "psu is empty"),
     ("stratum", "", "stratum is empty"),
@@ -150,6 +149,19 @@ def test_bad_design_cell_is_declined_and_reported(run_cli, tmp_path, results, co
                              str(results / "ref-survey.yaml"))
     assert status == 2
     assert f"{path}: row 4, column {column}: {message}" in err
+
+
+def test_an_empty_weight_counts_as_1_on_both_paths(run_cli, tmp_path, results):
+    # The app's export leaves a self-selected answer's weight empty; its weight is 1.
+    rows = _rows()
+    column = HEADER.split(",").index("weight")
+    empty = _write(tmp_path, [_set(r, column, "" if i % 3 == 0 else "1") for i, r in enumerate(rows)],
+                   name="empty.csv")
+    ones = _write(tmp_path, [_set(r, column, "1") for r in rows], name="ones.csv")
+    q = str(results / "ref-survey.yaml")
+    outputs = [run_cli("indices", str(path), "--questionnaire", q) for path in (empty, ones)]
+    assert [status for status, _, _ in outputs] == [0, 0]
+    assert outputs[0][1] == outputs[1][1]
 
 
 def test_a_rating_written_4_0_is_read_by_the_careful_path_as_4(tmp_path, results):
