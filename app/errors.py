@@ -55,6 +55,7 @@ def handle_unexpected_error(error: Exception):
     if database_unreachable(error):
         return handle_database_unavailable(error)
     current_app.logger.exception("unhandled error on %s %s", request.method, request.path)
+    forget_session()  # whatever failed, the page below starts from a clean transaction
     return handle_http_error(InternalServerError())
 
 
@@ -105,7 +106,7 @@ def _end_session_quietly(exc: BaseException | None) -> None:
 
 def init_app(app) -> None:
     """Register the error pages (JSON under /api/) and the quiet end of the session."""
-    for code in (400, 403, 404, 405, 413, 429, 500, 503):
+    for code in (400, 403, 404, 405, 413, 415, 429, 500, 503):
         app.register_error_handler(code, handle_http_error)
     app.register_error_handler(DBAPIError, handle_database_unavailable)
     app.register_error_handler(PoolTimeout, handle_database_unavailable)

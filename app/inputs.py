@@ -14,6 +14,10 @@ refused the same way. Uploaded files are checked where they are decoded
 Ids in a URL go through the `id` converter (1 … 2**31 - 1, PostgreSQL's
 integer): anything else is a 404 before a view runs. Ids and page numbers in a
 query string go through `query_id` and `query_page`.
+
+Only the JSON APIs (`JSON_PATHS`) take a JSON body: a page's form sent as JSON
+is a 415 (Flask-WTF would read it as the form, and fail on anything but a flat
+object).
 """
 
 from __future__ import annotations
@@ -22,7 +26,7 @@ import re
 
 from flask import Flask, request
 from flask_babel import gettext as _
-from werkzeug.exceptions import BadRequest, NotFound
+from werkzeug.exceptions import BadRequest, NotFound, UnsupportedMediaType
 from werkzeug.routing import IntegerConverter
 
 # PostgreSQL's integer; SQLite's is wider, so this bound suits both.
@@ -34,6 +38,8 @@ MAX_PAGE = 1_000_000
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+# The JSON APIs: the only paths whose views read a JSON body.
+JSON_PATHS = ("/api/", "/admin/api/")
 
 
 class ControlCharacters(BadRequest):
@@ -93,10 +99,22 @@ def _place_with_control_character() -> str | None:
     return None
 
 
+class FormNotJson(UnsupportedMediaType):
+    """A JSON body sent to a page that reads a form: a 415 whose page says so."""
+
+    def __init__(self) -> None:
+        super().__init__(_("This page accepts a form, not JSON data."))
+        self.detail = self.description
+
+
 def _check_request() -> None:
     place = _place_with_control_character()
     if place is not None:
         raise ControlCharacters(place)
+    # Flask-WTF reads a JSON body as the form's data, and fails on any JSON but a flat object; only the
+    # JSON APIs read JSON, so a page's form never does.
+    if request.is_json and request.method != "GET" and not request.path.startswith(JSON_PATHS):
+        raise FormNotJson()
 
 
 class IdConverter(IntegerConverter):

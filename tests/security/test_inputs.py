@@ -152,3 +152,55 @@ def test_a_new_questionnaire_with_an_unknown_template_and_a_bad_code_is_a_form_e
     assert "Lower-case letters, digits and - only." in text
     assert "Not a valid choice" in text
     assert db.session.scalar(select(func.count()).select_from(Questionnaire)) == 0
+
+
+@pytest.mark.parametrize(("url", "expected"), [
+    ("sqlite:////srv/sipas.db", "/srv/sipas.db"),
+    ("sqlite:///file:/srv/sipas.db?mode=ro&uri=true", "/srv/sipas.db"),
+    ("sqlite:///file:/srv/my%20data.db?uri=true", "/srv/my data.db"),
+    ("sqlite:///file:sipas.db?uri=true", "sipas.db"),
+    ("sqlite:///file:mem?mode=memory&cache=shared&uri=true", None),
+    ("sqlite://", None),
+    ("postgresql+psycopg://u@h/db", None),
+])
+def test_the_sqlite_file_is_found_in_plain_and_uri_urls(url, expected):
+    from sqlalchemy.engine import make_url
+
+    from app.services.collect.submit import sqlite_file
+
+    assert sqlite_file(make_url(url)) == expected
+
+
+def test_citizen_posts_work_on_a_uri_form_sqlite_url_and_a_read_only_one_is_a_503(tmp_path):
+    from app import create_app
+    from tests.conftest import _test_config
+    from tests.public.conftest import build_org
+
+    path = tmp_path / "uri.db"
+
+    def app_on(query: str):
+        return create_app(_test_config(f"sqlite:///file:{path}?{query}&uri=true", tmp_path / "instance"))
+
+    writable = app_on("mode=rwc")
+    with writable.app_context():
+        db.create_all()
+        token = build_org().short.qr_token
+        client = writable.test_client()
+        fields = open_form(client, f"/s/{token}")
+        reply = client.post(f"/s/{token}", data={**fields, **SHORT_ANSWERS})
+        assert reply.status_code == 303
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+        db.session.remove()
+        db.engine.dispose()
+    assert (tmp_path / "uri.db.writers").exists()  # the writers' turn file beside the database itself
+    read_only = app_on("mode=ro")
+    with read_only.app_context():
+        client = read_only.test_client()
+        fields = open_form(client, f"/s/{token}")
+        reply = client.post(f"/s/{token}", data={**fields, **SHORT_ANSWERS})
+        html = reply.get_data(as_text=True)
+        assert reply.status_code == 503  # the database cannot take the answer: the form comes back
+        assert f'name="nonce" value="{fields["nonce"]}"' in html
+        assert db.session.scalar(select(func.count()).select_from(Response)) == 1
+        db.session.remove()
+        db.engine.dispose()

@@ -13,10 +13,11 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from urllib.parse import unquote, urlsplit
 from zoneinfo import ZoneInfo
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import URL, select
 from sqlalchemy.exc import IntegrityError
 
 from analysis.questionnaire import Question, Questionnaire, parse_questionnaire
@@ -320,6 +321,23 @@ def _turn_file(path: str) -> int:
     return opened[1]
 
 
+def sqlite_file(url: URL) -> str | None:
+    """The file of a SQLite database URL, or None (another database, or one in memory).
+
+    The URL may name the file as a URI (`sqlite:///file:/srv/sipas.db?mode=rwc&uri=true`), where
+    the driver reads `file:` and the URI's query; the file is the URI's path.
+    """
+    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+        return None
+    database = url.database
+    if str(url.query.get("uri", "")).lower() in ("true", "1") and database.startswith("file:"):
+        parsed = urlsplit(database)  # SQLAlchemy keeps the URI's query (mode=...) in url.query
+        if url.query.get("mode") == "memory" or parsed.path in ("", ":memory:"):
+            return None
+        return unquote(parsed.path)
+    return database
+
+
 @contextlib.contextmanager
 def _write_turn() -> Iterator[None]:
     """On SQLite, let citizens' writes take turns in a queue rather than in SQLite's busy loop.
@@ -333,12 +351,20 @@ def _write_turn() -> Iterator[None]:
     are inside; SQLite still does its own locking, so other writers (imports,
     the admin) are safe. PostgreSQL locks rows, and needs none of this.
     """
-    url = db.engine.url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
+    path = sqlite_file(db.engine.url)
+    if path is None:
         yield
         return
     with _TURN_LOCK:
-        descriptor = _turn_file(f"{url.database}.writers")
+        try:
+            descriptor = _turn_file(f"{path}.writers")
+        except OSError:
+            # No lock file beside the database (a read-only folder): the threads still take turns,
+            # and SQLite's own locking keeps the processes apart.
+            descriptor = None
+        if descriptor is None:
+            yield
+            return
         fcntl.flock(descriptor, fcntl.LOCK_EX)
         try:
             yield
