@@ -28,7 +28,7 @@ def questions_page():
     agency_id, filters = _scope()
     data = questions.build_questions(agency_id, filters, g.lang, channel_labels(),
                                      gettext("Verified responses"))
-    charts = pdf.question_charts(data, gettext)
+    charts = pdf.question_charts(data, gettext, page=True)
     return render_template("reports/questions.html", data=data, charts=charts,
                            **page_context(data.scope, current_user, g.lang, "reports.questions_page"))
 

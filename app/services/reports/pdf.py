@@ -34,20 +34,24 @@ def _item(label: str, record: dict | None, tone: str | None = None) -> dict:
             "ci_high": record.get("ci_high"), "small": bool(record.get("suppressed")), "tone": tone}
 
 
-def question_charts(data: questions.QuestionsReport, _: Callable[[str], str]) -> dict:
-    """SVG charts of the questions report: general items, each choice question, the overall item by month."""
+def question_charts(data: questions.QuestionsReport, _: Callable[[str], str], page: bool = False) -> dict:
+    """SVG charts of the questions report: general items, each choice question, the overall item by month.
+
+    For the web `page` the charts are narrower (readable on a 360 px phone); the PDF's fill A4's width.
+    """
+    size = {"width": 420, "label_chars": 24} if page else {}
     charts = {}
     if data.items:
-        charts["items"] = svg.bar_chart([_item(i["text"], i["record"]) for i in data.items],
-                                        _("Share satisfied with each general item, with intervals (95%)"))
+        title = _("Share satisfied with each general item, with intervals (95%)")
+        charts["items"] = svg.bar_chart([_item(i["text"], i["record"]) for i in data.items], title, **size)
     for choice in data.choices + data.profile:
         charts[choice["code"]] = svg.bar_chart([_item(o["label"], o["record"]) for o in choice["options"]],
-                                               choice["text"])
+                                               choice["text"], **size)
     trend = [{"label": m["month"], **_item(m["month"], m["records"].get("OVERALL:satisfied"))}
              for m in data.months]
     if any(p["estimate"] is not None for p in trend):
         title = _("Overall satisfaction item by month, with intervals (95%)")
-        charts["months"] = svg.line_chart(trend, title)
+        charts["months"] = svg.line_chart(trend, title, width=size.get("width", 640))
     return charts
 
 

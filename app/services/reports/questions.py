@@ -277,6 +277,10 @@ def _units(by_unit: dict, tree, lang: str, stats: list[Statistic]) -> list[dict]
             continue
         rows.append({"agency_id": agency, "name": tree.name(agency, lang), "code": tree.code[agency],
                      "record": record, "records": records, "top": top[:3]})
-    rows.sort(key=lambda r: -(r["record"]["estimate"] if r["record"] and r["record"]["estimate"] is not None
-                              else -1))
+    # Reportable units first (as a ranking never ranks a suppressed one), each part by the share.
+    rows.sort(key=lambda r: (bool(r["record"]["suppressed"]), -_or(r["record"]["estimate"], -1)))
     return rows
+
+
+def _or(value, default):
+    return default if value is None else value
