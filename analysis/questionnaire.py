@@ -73,7 +73,10 @@ _TOP_KEYS = (
     "scale",
     "elements",
     "questions",
+    "cases",
 )
+# When a response opens a case by itself (issue 18): an overall rating or any criterion at or below these.
+_CASES_KEYS = ("overall_at_most", "any_criterion_at_most")
 _SCALE_KEYS = ("points", "labels", "satisfied")
 _ELEMENT_KEYS = ("code", "title", "weight", "questions")
 _QUESTION_KEYS = ("code", "type", "text", "description", "required", "options", "min", "max")
@@ -265,6 +268,8 @@ class Questionnaire:
     questions: tuple[Question, ...]
     definition: dict[str, Any] = field(default_factory=dict)
     description: dict[str, str] | None = None
+    # Thresholds at or below which a response opens a case (keys of _CASES_KEYS), or None: never.
+    cases: dict[str, int] | None = None
 
     def __hash__(self) -> int:
         # The dict fields are unhashable; equal objects always share these fields.
@@ -568,6 +573,21 @@ def _boolean(ck: _Checker, value: Any, path: str) -> bool | None:
     return value
 
 
+def _case_thresholds(ck: _Checker, value: Any, path: str, scale: Scale | None,
+                     questions: tuple) -> dict[str, int] | None:
+    """`cases: {overall_at_most: 2, any_criterion_at_most: 1}`: ratings (scale points) at or below which a
+    response opens a case; the overall one reads the likert question coded OVERALL."""
+    doc = _mapping(ck, value, path, _CASES_KEYS, ())
+    if doc is None:
+        return None
+    high = scale.points if scale is not None else 1
+    found = {key: _integer(ck, doc[key], _key(path, key), 1, high) for key in _CASES_KEYS if key in doc}
+    if "overall_at_most" in doc and not any(
+            q is not None and q.code == "OVERALL" and q.type == "likert" for q in questions):
+        ck.error(_key(path, "overall_at_most"), "needs a likert question coded OVERALL")
+    return {key: number for key, number in found.items() if number is not None}
+
+
 def _question(ck: _Checker, value: Any, path: str, element: str | None) -> Question | None:
     mark = ck.mark()
     doc = _mapping(ck, value, path, _QUESTION_KEYS, ("code", "type", "text"))
@@ -738,6 +758,8 @@ def parse_questionnaire(data: Any, source: str = "<data>") -> Questionnaire:
     element_items = _field(ck, doc, "elements", "", _list, "elements") or []
     elements = tuple(_element(ck, item, f"elements[{i}]") for i, item in enumerate(element_items))
     questions = _outside_questions(ck, doc)
+    cases = _field(ck, doc, "cases", "", _case_thresholds, scale, (*questions, *(
+        q for e in elements if e for q in e.questions)))
     if ck.errors:
         raise QuestionnaireError(ck.errors)
     questionnaire = Questionnaire(
@@ -749,6 +771,7 @@ def parse_questionnaire(data: Any, source: str = "<data>") -> Questionnaire:
         elements=elements,
         questions=questions,
         description=description,
+        cases=cases,
     )
     return replace(questionnaire, definition=_definition(questionnaire))
 
@@ -791,6 +814,8 @@ def _definition(qn: Questionnaire) -> dict[str, Any]:
         for e in qn.elements
     ]
     result["questions"] = [_question_definition(q) for q in qn.questions]
+    if qn.cases is not None:
+        result["cases"] = dict(qn.cases)
     return result
 
 

@@ -91,6 +91,22 @@ def load_config(overrides: dict | None = None) -> dict:
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
                                "application/json", "image/svg+xml"],
         "COMPRESS_STREAMS": False,
+        # Cases (issue 18): the answer is due this many working days after opening (weekends and
+        # CASE_HOLIDAYS, ISO dates, excluded, in TIMEZONE); the citizen may reopen within CASE_REOPEN_DAYS;
+        # contact details are deleted this many months after closing (`flask cases purge`).
+        "CASE_SLA_WORKING_DAYS": _int("CASE_SLA_WORKING_DAYS", 10),
+        "CASE_HOLIDAYS": os.environ.get("CASE_HOLIDAYS", ""),
+        "CASE_REOPEN_DAYS": _int("CASE_REOPEN_DAYS", 14),
+        "CASE_CONTACT_RETENTION_MONTHS": _int("CASE_CONTACT_RETENTION_MONTHS", 12),
+        # The outbox's e-mail (`flask outbox run`): an SMTP relay.
+        "SMTP_HOST": os.environ.get("SMTP_HOST", "127.0.0.1"),
+        "SMTP_PORT": _int("SMTP_PORT", 25),
+        "SMTP_USER": os.environ.get("SMTP_USER", ""),
+        "SMTP_PASSWORD": os.environ.get("SMTP_PASSWORD", ""),
+        "SMTP_STARTTLS": _bool("SMTP_STARTTLS", False),
+        "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 10),
+        "MAIL_FROM": os.environ.get("MAIL_FROM", "sipas@localhost"),
+        "WEBHOOK_TIMEOUT": _int("WEBHOOK_TIMEOUT", 10),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -15,6 +15,7 @@ ROLE_NAMES = {
     "designer": _l("questionnaire designer"),
     "manager": _l("agency manager"),
     "leader": _l("leader (reports only)"),
+    "handler": _l("case handler (answers citizens)"),
 }
 
 # (endpoint, label, capability), in menu order.
@@ -25,6 +26,7 @@ NAV = (
     ("admin.services", _l("Services"), "services"),
     ("admin.questionnaires", _l("Questionnaires"), "questionnaires"),
     ("admin.responses", _l("Responses"), "responses"),
+    ("admin.cases", _l("Cases"), "cases"),
     ("admin.volumes", _l("Dossier volumes"), "volumes"),
     ("reports.index", _l("Reports"), "reports"),
     ("admin.users", _l("Accounts"), "users"),

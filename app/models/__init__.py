@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.auth import ROLES, User
 from app.models.base import Base
+from app.models.case import AgencyWebhook, Case, CaseContact, CaseNote, OutboxMessage
 from app.models.org import Agency, Service, ServicePoint, service_point_service
 from app.models.report_cell import ReportCell, ReportCellsBuilt
 from app.models.response import CHANNELS, RATING_SLOTS, Response, slot_column
@@ -15,11 +16,16 @@ __all__ = [
     "RATING_SLOTS",
     "ROLES",
     "Agency",
+    "AgencyWebhook",
     "AuditEvent",
     "Base",
+    "Case",
+    "CaseContact",
+    "CaseNote",
     "ClientHashSalt",
     "DossierVolume",
     "LoginThrottle",
+    "OutboxMessage",
     "PublishedVersionImmutable",
     "Questionnaire",
     "QuestionnaireVersion",

@@ -13,9 +13,11 @@ ADMINISTRATOR = "administrator"
 DESIGNER = "designer"
 MANAGER = "manager"
 LEADER = "leader"
-ROLES = (ADMINISTRATOR, DESIGNER, MANAGER, LEADER)
+# Officers who answer citizens' cases of their agency (issue 18).
+HANDLER = "handler"
+ROLES = (ADMINISTRATOR, DESIGNER, MANAGER, LEADER, HANDLER)
 # Roles that only make sense inside one agency's subtree.
-SCOPED_ROLES = (MANAGER, LEADER)
+SCOPED_ROLES = (MANAGER, LEADER, HANDLER)
 
 
 class User(Base):
@@ -24,7 +26,7 @@ class User(Base):
     __tablename__ = "app_user"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('administrator', 'designer', 'manager', 'leader')", name="role"
+            "role IN ('administrator', 'designer', 'manager', 'leader', 'handler')", name="role"
         ),
     )
 

@@ -10,6 +10,7 @@ from flask_babel import gettext as _
 from markupsafe import escape
 
 from analysis.questionnaire import Questionnaire
+from app.public.cases import read_answer_request
 from app.services.collect import (
     ClientHistory,
     ClientVisit,
@@ -128,6 +129,7 @@ def parse_submission(context: SurveyContext, visit: ClientVisit | None = None,
         receipt=context.receipt,
         submitted_at=visit.at,
         history=history,
+        answer_request=read_answer_request(context.channel),
     )
 
 

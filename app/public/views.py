@@ -35,6 +35,7 @@ from app.public.survey import (
     resend_page,
     survey_context,
 )
+from app.services.cases import case_code_for_dossier, case_code_for_nonce
 from app.services.collect import (
     Outcome,
     ReceiptError,
@@ -181,7 +182,8 @@ def receipt(code: str):
     if context is None:
         return no_questionnaire(found.counter, "qr")
     if request.method == "GET" and dossier_rated(found):
-        return render_template("public/receipt_problem.html", reason="rated"), 409
+        return render_template("public/receipt_problem.html", reason="rated",
+                               case_code=case_code_for_dossier(found.dossier_key)), 409
     if request.method == "GET":
         return render_survey(context)
     g.unavailable_context = detached(context)
@@ -197,9 +199,10 @@ def receipt(code: str):
 @once_more_if_disconnected
 def thanks():
     """Thank the citizen, but only for a response that is stored."""
-    if not response_stored(request.args.get("n", "")):
+    nonce = request.args.get("n", "")
+    if not response_stored(nonce):
         return redirect(url_for("public.home"))
-    return render_template("public/thanks.html")
+    return render_template("public/thanks.html", case_code=case_code_for_nonce(nonce))
 
 
 @bp.get("/k/<token>/thanks")

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency
-from app.models.auth import ADMINISTRATOR, DESIGNER, LEADER, MANAGER, User
+from app.models.auth import ADMINISTRATOR, DESIGNER, HANDLER, LEADER, MANAGER, User
 
 # Capability -> roles holding it. Agency-bound roles hold it only inside their subtree.
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -19,7 +19,11 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "volumes": frozenset({ADMINISTRATOR, MANAGER}),
     "questionnaires": frozenset({ADMINISTRATOR, DESIGNER}),
     "reports": frozenset({ADMINISTRATOR, MANAGER, LEADER}),
-    "admin": frozenset({ADMINISTRATOR, DESIGNER, MANAGER}),
+    "admin": frozenset({ADMINISTRATOR, DESIGNER, MANAGER, HANDLER}),
+    # Cases (issue 18): the inbox, assigning and answering; the citizen's contact details only to the
+    # agency's own officers (never to an administrator outside it).
+    "cases": frozenset({ADMINISTRATOR, MANAGER, HANDLER}),
+    "case_contact": frozenset({MANAGER, HANDLER}),
 }
 
 
