@@ -14,6 +14,7 @@ from app.inputs import query_page
 from app.models import Agency, User
 from app.services.accounts import (
     AccountError,
+    PasswordError,
     create_user,
     event_actions,
     issue_api_token,
@@ -52,7 +53,8 @@ def user_new():
                         form.name.data or "", actor=current_user)
         except AccountError as exc:
             db.session.rollback()
-            form.email.errors.append(_(str(exc)))
+            field = form.password if isinstance(exc, PasswordError) else form.email
+            field.errors.append(_(str(exc)))
         else:
             db.session.commit()
             flash(_("Account created."), "ok")

@@ -17,6 +17,7 @@ __getattr__, __all__ = lazy_exports(
         "issue_api_token": "users",
         "list_events": "audit",
         "list_users": "users",
+        "PasswordError": "users",
         "locked_pairs": "throttle",
         "clear_pair": "throttle",
         "record_failure": "throttle",

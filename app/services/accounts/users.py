@@ -36,6 +36,10 @@ class AccountError(ValueError):
     """An account change was refused; the message says why."""
 
 
+class PasswordError(AccountError):
+    """A new password was refused (too short, the e-mail, or too easy to guess)."""
+
+
 def _is_common(result: dict) -> bool:
     # The whole password is one entry of zxcvbn's list of common passwords (also l33t or reversed).
     sequence = result["sequence"]
@@ -84,7 +88,7 @@ def create_user(
         raise AccountError(f"an account for {email} already exists")
     problem = password_problem(password, email)
     if problem:
-        raise AccountError(problem)
+        raise PasswordError(problem)
     _check_role(role, agency)
     user = User(
         email=email, name=name.strip(), role=role, password_hash=generate_password_hash(password),
@@ -114,7 +118,7 @@ def change_password(user: User, current: str, new: str) -> None:
         raise AccountError("the current password is wrong")
     problem = password_problem(new, user.email)
     if problem:
-        raise AccountError(problem)
+        raise PasswordError(problem)
     user.password_hash = generate_password_hash(new)
     end_sessions(user)
     record_event(user, "user.password", user.email)
@@ -127,7 +131,7 @@ def reset_password(email: str, new: str, actor: User | None = None) -> User:
         raise AccountError(f"no account for {normalise_email(email)}")
     problem = password_problem(new, user.email)
     if problem:
-        raise AccountError(problem)
+        raise PasswordError(problem)
     user.password_hash = generate_password_hash(new)
     end_sessions(user)
     record_event(actor, "user.password_reset", user.email)
