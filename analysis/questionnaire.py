@@ -73,10 +73,13 @@ _TOP_KEYS = (
     "scale",
     "elements",
     "questions",
+    "quick_rating",
     "cases",
 )
 # When a response opens a case by itself (issue 18): an overall rating or any criterion at or below these.
 _CASES_KEYS = ("overall_at_most", "any_criterion_at_most")
+# The question a quick rating asks first (issue 16): the overall satisfaction item.
+QUICK_RATING_CODE = "OVERALL"
 _SCALE_KEYS = ("points", "labels", "satisfied")
 _ELEMENT_KEYS = ("code", "title", "weight", "questions")
 _QUESTION_KEYS = ("code", "type", "text", "description", "required", "options", "min", "max")
@@ -268,6 +271,8 @@ class Questionnaire:
     questions: tuple[Question, ...]
     definition: dict[str, Any] = field(default_factory=dict)
     description: dict[str, str] | None = None
+    # Open the form with the overall question alone (True), never (False), or as the app decides (None).
+    quick_rating: bool | None = None
     # Thresholds at or below which a response opens a case (keys of _CASES_KEYS), or None: never.
     cases: dict[str, int] | None = None
 
@@ -758,6 +763,11 @@ def parse_questionnaire(data: Any, source: str = "<data>") -> Questionnaire:
     element_items = _field(ck, doc, "elements", "", _list, "elements") or []
     elements = tuple(_element(ck, item, f"elements[{i}]") for i, item in enumerate(element_items))
     questions = _outside_questions(ck, doc)
+    quick_rating = _field(ck, doc, "quick_rating", "", _boolean)
+    if quick_rating and not any(q.code == QUICK_RATING_CODE and q.type == "likert"
+                                for q in (*questions, *(q for e in elements if e for q in e.questions))
+                                if q is not None):
+        ck.error("quick_rating", f"needs a likert question coded {QUICK_RATING_CODE} (the overall item)")
     cases = _field(ck, doc, "cases", "", _case_thresholds, scale, (*questions, *(
         q for e in elements if e for q in e.questions)))
     if ck.errors:
@@ -771,6 +781,7 @@ def parse_questionnaire(data: Any, source: str = "<data>") -> Questionnaire:
         elements=elements,
         questions=questions,
         description=description,
+        quick_rating=quick_rating,
         cases=cases,
     )
     return replace(questionnaire, definition=_definition(questionnaire))
@@ -814,6 +825,8 @@ def _definition(qn: Questionnaire) -> dict[str, Any]:
         for e in qn.elements
     ]
     result["questions"] = [_question_definition(q) for q in qn.questions]
+    if qn.quick_rating is not None:  # only when set, so older definitions stay as they were
+        result["quick_rating"] = qn.quick_rating
     if qn.cases is not None:
         result["cases"] = dict(qn.cases)
     return result

@@ -23,6 +23,7 @@ from sqlalchemy import (
     Integer,
     SmallInteger,
     String,
+    false,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -80,6 +81,8 @@ class Response(RatingSlots, Base):
     psu: Mapped[str | None] = mapped_column(String(64))
     weight: Mapped[float | None] = mapped_column(Float)
     verified: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The citizen was helped by an officer to fill the form in (issue 16): reported apart, like verified.
+    assisted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     suspicious: Mapped[bool] = mapped_column(Boolean, default=False)
     # Why it is suspicious, comma-separated: honeypot, burst, repeat (see app.services.collect.abuse).
     flags: Mapped[str | None] = mapped_column(String(64))

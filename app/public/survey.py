@@ -26,6 +26,7 @@ from app.services.collect import (
     shown_version,
     submission_time,
 )
+from app.public.citizen import ASSISTED, form_extras
 from app.web.survey_form import HONEYPOT, error_message, read_answers, survey_sections
 
 # Long forms get a progress bar; the short form fits on one or two screens.
@@ -127,6 +128,7 @@ def parse_submission(context: SurveyContext, visit: ClientVisit | None = None,
         honeypot_filled=bool(request.form.get(HONEYPOT, "").strip()),
         client_hash=visit.client,
         receipt=context.receipt,
+        assisted=request.form.get(ASSISTED) == "1",
         submitted_at=visit.at,
         history=history,
         answer_request=read_answer_request(context.channel),
@@ -147,19 +149,20 @@ def render_survey(context: SurveyContext, outcome: Outcome | None = None, notice
     services = context.counter.services
     _remember_services(context.counter)
     template = "kiosk/survey.html" if context.channel == "kiosk" else "public/survey.html"
+    values = {q.field: request.form.getlist(q.field) for q in questions.values()} if posted else {}
     page = render_template(
         template,
         counter=context.counter,
         agency=context.counter.agency,
         title=context.questionnaire.title.get(lang) or context.questionnaire.title.get("vi", ""),
-        sections=sections,
         total=len(questions),
         show_progress=len(questions) >= PROGRESS_FROM,
         services=services,
         version=context.version,
         nonce=new_nonce() if notice == "outdated" or not posted else request.form.get("nonce", ""),
         action=_action(context),
-        values={q.field: request.form.getlist(q.field) for q in questions.values()} if posted else {},
+        values=values,
+        **form_extras(context, sections, errors, values),
         service_value=request.form.get("service", "") if posted else "",
         errors=errors,
         notice=notice,

@@ -76,6 +76,19 @@
 
   function reset() { location.replace(home); }
 
+  // Help from staff: the officer's toggle ticks "an officer helped me" for this person only (a reset clears it).
+  var helping = document.getElementById("helping"), helped = form.elements.assisted;
+  if (helping && helped) {
+    helping.hidden = false;
+    var mark = function (on) {
+      helped.checked = on;
+      helping.setAttribute("aria-pressed", String(on));
+      document.getElementById("helping-note").hidden = !on;
+    };
+    helping.addEventListener("click", function () { mark(!helped.checked); });
+    helped.addEventListener("change", function () { mark(helped.checked); });
+  }
+
   form.addEventListener("submit", async function (e) {
     if (!form.checkValidity()) return; // the server explains what is missing, in the page's language
     e.preventDefault();

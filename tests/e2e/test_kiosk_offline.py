@@ -7,7 +7,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Response
-from tests.e2e.test_citizen_flow import SHORT, answer, counter_url
+from tests.e2e.test_citizen_flow import SHORT, answer, counter_url, show
 
 
 def stored() -> list[Response]:
@@ -18,7 +18,7 @@ def stored() -> list[Response]:
 def _rate(page, overall: str) -> None:
     page.locator("form.survey").wait_for()
     answer(page, {**SHORT, "OVERALL": overall})
-    page.get_by_role("button", name="Gửi đánh giá").click()
+    page.get_by_role("button", name="Gửi đánh giá").last.click()
     page.locator("#done").wait_for(state="visible")
 
 
@@ -75,6 +75,7 @@ def test_an_idle_kiosk_clears_the_answers(app, browser, runner, org, live_server
     answer(page, {"E1_1": "2 Không hài lòng"})
     page.get_by_role("textbox", name="Góp ý thêm (không bắt buộc)").fill("riêng tư")
     expect(page.locator("input:checked")).to_have_count(0, timeout=8000)
+    show(page, "COMMENT")  # the detailed questions sit behind the quick rating (issue 16)
     assert page.get_by_role("textbox", name="Góp ý thêm (không bắt buộc)").input_value() == ""
     assert stored() == []
     context.close()

@@ -32,7 +32,10 @@ def test_short_form_in_vietnamese_shows_agency_counter_services_and_worded_scale
     # One fieldset with a legend per question, every radio inside a label.
     assert html.count("<fieldset") == html.count("<legend>") == 7
     assert html.count('type="radio"') == html.count("<label><input type=\"radio\"") + html.count(
-        '<label class="skip-q"><input type="radio"')
+        '<label class="skip-q"><input type="radio"') + html.count('"><input type="radio" name="q-OVERALL"')
+    # The quick rating comes first (issue 16): the overall question as five faces with their words.
+    assert html.index('class="q quick"') < html.index('id="q-E1_1"')
+    assert html.count('<label class="face f') == 5
     assert 'id="progress"' not in html  # the short form needs no progress bar
 
 

@@ -25,6 +25,7 @@ __getattr__, __all__ = lazy_exports(
         "published_version_for": "submit",
         "purge_salts": "abuse",
         "PublishedVersion": "submit",
+        "quick_rating_on": "quick",
         "read_receipt_code": "receipts",
         "Receipt": "receipts",
         "ReceiptError": "receipts",

@@ -27,6 +27,7 @@ from app.models.base import utcnow
 from app.models.org import service_point_service
 from app.services.collect.abuse import ClientHistory, suspicion_flags
 from app.services.collect.counter import Counter
+from app.services.collect.quick import waived_requirements
 from app.services.collect.receipts import Receipt
 from app.services.questionnaires.versions import rating_slots
 from app.services.reports import cells as report_cells
@@ -138,10 +139,12 @@ def _cell(question: Question, values: list[str]) -> str:
     return text.strip()
 
 
-def parse_answers(questionnaire: Questionnaire, raw: Mapping[str, list[str]]) -> ParsedAnswers:
+def parse_answers(questionnaire: Questionnaire, raw: Mapping[str, list[str]],
+                  waive_required: bool = False) -> ParsedAnswers:
     """Check raw form values (question code -> values) the way the CSV import does.
 
-    Error codes are 'required', 'invalid' and 'too_long'; the page words them.
+    Error codes are 'required', 'invalid' and 'too_long'; the page words them. With waive_required
+    (a quick rating whose overall item is answered, app.services.collect.quick) nothing else is required.
     """
     slots = rating_slots(questionnaire)
     parsed = ParsedAnswers()
@@ -156,7 +159,7 @@ def parse_answers(questionnaire: Questionnaire, raw: Mapping[str, list[str]]) ->
             parsed.errors[question.code] = "invalid"
             continue
         if value is None:
-            if question.required:
+            if question.required and not waive_required:
                 parsed.errors[question.code] = "required"
         elif question.code in slots:
             parsed.ratings[slot_column(slots[question.code])] = value
@@ -178,6 +181,8 @@ class Submission:
     honeypot_filled: bool = False
     client_hash: str | None = None
     receipt: Receipt | None = None
+    # The citizen ticked "an officer helped me fill this in" (or the kiosk's officer did; issue 16).
+    assisted: bool = False
     # When the answers count as given (see submission_time); now when None.
     submitted_at: datetime | None = None
     # The client's recent responses when already read (app.services.collect.abuse); else read on storing.
@@ -253,7 +258,8 @@ def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int |
         return Outcome("outdated"), None, None
     if not NONCE.fullmatch(sub.nonce):
         return Outcome("outdated", version=version), None, None
-    parsed = parse_answers(version.questionnaire, sub.answers)
+    parsed = parse_answers(version.questionnaire, sub.answers,
+                           waived_requirements(version.questionnaire, sub.channel, sub.answers))
     service_id, service_ok = _service_id(sub.counter, sub.service)
     if not service_ok:
         parsed.errors["service"] = "invalid"
@@ -297,6 +303,7 @@ def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version
         "psu": counter_week_psu(sub.counter, submitted_at, current_app.config["TIMEZONE"]),
         "weight": None,
         "verified": sub.receipt is not None,
+        "assisted": sub.assisted,
         "client_hash": sub.client_hash,
         "answers": parsed.answers,
         **_NO_RATINGS,
