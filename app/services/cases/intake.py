@@ -152,8 +152,11 @@ class OpenError(ValueError):
     """A response cannot be turned into a case (it has one, or is not in the officer's scope)."""
 
 
-def open_from_response(response_uid: str, actor: User, visible: set[int] | None) -> Case:
+def open_from_response(response_uid: str, actor: User) -> Case:
     """An officer turns a response (a comment) into a case of the response's agency (caller commits)."""
+    from app.services.registry.scope import visible_agency_ids
+
+    visible = visible_agency_ids(actor)
     response = db.session.scalar(select(Response).where(Response.uid == response_uid))
     if response is None or (visible is not None and response.agency_id not in visible):
         raise OpenError("no such response in your agencies")
