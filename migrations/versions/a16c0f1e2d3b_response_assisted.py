@@ -1,7 +1,7 @@
 """response.assisted: an officer helped the citizen fill the form in (issue 16)
 
 Revision ID: a16c0f1e2d3b
-Revises: f15a0c2e7b31
+Revises: 8af7cd11ad8e
 Create Date: 2026-12-06 01:40:00
 
 """
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 
 # revision identifiers, used by Alembic.
 revision = 'a16c0f1e2d3b'
-down_revision = 'f15a0c2e7b31'
+down_revision = '8af7cd11ad8e'
 branch_labels = None
 depends_on = None
 
