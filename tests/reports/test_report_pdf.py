@@ -64,6 +64,8 @@ def test_pdf_holds_the_pages_figures(as_user, province, tmp_path, lang, words):
     assert ranking.rows
     for row in ranking.rows:
         assert row["name"] in text and f"{row['record']['estimate']:.2f}" in text
+        if row.get("rank_low") is not None:  # the ranking's rank interval, where the ranking gives one
+            assert f"{row['rank']} ({row['rank_low']}–{row['rank_high']})" in text
     # the questions page's shares
     shares = questions.build_questions(province.province.id, filters, lang, LABELS, "V")
     item = next(i for i in shares.items if i["code"] == "OVERALL")["record"]
