@@ -199,6 +199,7 @@ def _design_columns(rng, counters, counter_idx, months, month_idx) -> list[dict]
             "weight": float(weight[i]),
             "verified": bool(verified[i]),
             "suspicious": bool(suspicious[i]),
+            "assisted": False,
             "answers": {},
         })
     return rows

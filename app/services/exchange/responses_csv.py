@@ -36,7 +36,7 @@ DESIGN_COLUMNS = (
     "channel", "submitted_at", "stratum", "psu", "weight",
 )
 # Optional columns we add (a compatible extension of FORMATS.md §2).
-FLAG_COLUMNS = ("verified", "suspicious")
+FLAG_COLUMNS = ("verified", "suspicious", "assisted")
 RESERVED_COLUMNS = DESIGN_COLUMNS + FLAG_COLUMNS
 REQUIRED_COLUMNS = ("response_id", "survey", "agency")
 MAX_LISTED_ERRORS = 500
@@ -150,6 +150,7 @@ def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
                 _format_weight(row["weight"]),
                 "yes" if row["verified"] else "no",
                 "yes" if row["suspicious"] else "no",
+                "yes" if row["assisted"] else "no",
                 *formatters[row["version_id"]](row),
             ]
 
@@ -368,6 +369,7 @@ class _RowChecker:
             ("weight", parse_weight, "weight"),
             ("verified", parse_flag, "verified"),
             ("suspicious", parse_flag, "suspicious"),
+            ("assisted", parse_flag, "assisted"),
         ):
             text = cells.get(column, "")
             if text == "" and column in ("submitted_at", "weight"):
@@ -520,7 +522,7 @@ def _store(rows: list[dict]) -> None:
     template = {
         column.name: None for column in Response.__table__.columns if column.name != "id"
     }
-    template.update(verified=False, suspicious=False, received_at=now)
+    template.update(verified=False, suspicious=False, assisted=False, received_at=now)
     for start in range(0, len(rows), 2000):
         batch = []
         for row in rows[start:start + 2000]:

@@ -48,7 +48,9 @@ def test_export_columns_follow_formats(runner, demo):
     header = _export(runner, "--survey", "sipas-short").splitlines()[0].split(",")
     assert header[:11] == ["response_id", "survey", "survey_version", "agency", "service_point",
                            "service", "channel", "submitted_at", "stratum", "psu", "weight"]
-    assert header[13:] == ["E1_1", "E2_1", "E3_1", "E4_1", "E5_1", "OVERALL", "COMMENT"]
+    # The platform's own flags; "assisted" (issue 16: an officer helped to fill the form in) is additive.
+    assert header[11:14] == ["verified", "suspicious", "assisted"]
+    assert header[14:] == ["E1_1", "E2_1", "E3_1", "E4_1", "E5_1", "OVERALL", "COMMENT"]
 
 
 def test_export_filters_by_agency_subtree_and_dates(runner, demo):
