@@ -20,6 +20,8 @@ from app.services.reports import pages, questions, svg
 FONT_DIR = Path("/usr/share/fonts/truetype/dejavu")
 FONTS = {"regular": FONT_DIR / "DejaVuSans.ttf", "bold": FONT_DIR / "DejaVuSans-Bold.ttf"}
 COMMENTS_SHOWN = 8
+#: Bars per ranking figure: 30 fit an A4 page even with two-line names.
+RANKING_BARS = 30
 COMMENT_CHARS = 280
 
 
@@ -66,10 +68,11 @@ def overview_charts(overview: pages.Overview, ranking: pages.Ranking, titles: di
         "trend": svg.line_chart([{"label": p["month"], **_item(p["month"], p)} for p in overview.trend],
                                 _("Overall index by month with intervals (95%)")),
     }
-    if ranking.rows:
-        charts["ranking"] = svg.bar_chart(
-            [_item(r["name"], r["record"], tones[r["significance"]]) for r in ranking.rows],
-            _("Agencies ranked by the index, with intervals (95%)"), colours=colours)
+    # A figure never breaks across pages: a long ranking is drawn in pieces that each fit one.
+    items = [_item(r["name"], r["record"], tones[r["significance"]]) for r in ranking.rows]
+    title = _("Agencies ranked by the index, with intervals (95%)")
+    charts["ranking"] = [svg.bar_chart(items[i:i + RANKING_BARS], title, colours=colours)
+                         for i in range(0, len(items), RANKING_BARS)]
     return charts
 
 
