@@ -18,7 +18,7 @@ from .estimate import group_df, linearise
 from .totals import PsuTotals, _replace
 from .variance import dense_variance, scatter_psu
 
-__all__ = ["Difference", "compare_groups", "compare_to_all", "rank_groups", "Ranking",
+__all__ = ["Difference", "compare_groups", "compare_to_all", "rank_groups", "rank_intervals", "Ranking",
            "psu_influence", "trend"]
 
 
@@ -216,17 +216,33 @@ def rank_groups(totals: PsuTotals, code: str, rng: np.random.Generator, *,
         raise AnalysisError("no group has an estimate to rank")
     z = psu_influence(totals, lin.u[:, [j]], groups, calibration)[:, :, 0]
     cov = _covariance(z, totals.psu_stratum)
+    order, low, high = rank_intervals(est[groups], cov, rng, ci_level=ci_level, draws=draws)
+    vs = compare_to_all(totals, measure=measure, ci_level=ci_level, calibration=calibration)
+    return Ranking(code, measure, groups, 100 * est[groups], 100 * np.sqrt(np.diag(cov)),
+                   order, low, high, vs)
+
+
+def rank_intervals(est: np.ndarray, cov: np.ndarray, rng: np.random.Generator, *,
+                   ci_level: float = 0.95, draws: int = 2000) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Ranks (1 = highest) of estimates and their marginal rank intervals from N(est, cov) draws.
+
+    The parametric bootstrap of :func:`rank_groups`, for callers that have the
+    estimates and their design-based covariance already.
+    """
     vals, vecs = np.linalg.eigh(cov)
     root = vecs * np.sqrt(np.clip(vals, 0, None))
-    sims = est[groups] + rng.standard_normal((draws, len(groups))) @ root.T
+    sims = est + rng.standard_normal((draws, len(est))) @ root.T
     ranks = (-sims).argsort(axis=1).argsort(axis=1) + 1
     alpha = 1 - ci_level
     low = np.quantile(ranks, alpha / 2, axis=0, method="lower")
     high = np.quantile(ranks, 1 - alpha / 2, axis=0, method="higher")
-    order = (-est[groups]).argsort().argsort() + 1
-    vs = compare_to_all(totals, measure=measure, ci_level=ci_level, calibration=calibration)
-    return Ranking(code, measure, groups, 100 * est[groups], 100 * np.sqrt(np.diag(cov)),
-                   order, low, high, vs)
+    order = (-est).argsort(kind="stable").argsort() + 1
+    return order, low, high
+
+
+def covariance(z: np.ndarray, psu_stratum: np.ndarray) -> np.ndarray:
+    """The design-based covariance of domain totals from their PSU totals of influence values."""
+    return _covariance(z, psu_stratum)
 
 
 def _covariance(z: np.ndarray, psu_stratum: np.ndarray) -> np.ndarray:

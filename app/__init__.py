@@ -51,6 +51,16 @@ def _remember_language(response):
     return response
 
 
+def _static_in_one_piece(response):
+    """A static text file read into memory, so Flask-Compress compresses it whole (and the file is
+    closed with the response); its streaming mode would leave the file open."""
+    if request.endpoint == "static" and response.direct_passthrough and response.status_code == 200 \
+            and response.mimetype in current_app.config["COMPRESS_MIMETYPES"]:
+        response.direct_passthrough = False
+        response.make_sequence()
+    return response
+
+
 def register_extensions(app: Flask) -> None:
     """Bind every extension to this app."""
     db.init_app(app)
@@ -67,6 +77,8 @@ def register_extensions(app: Flask) -> None:
     limiter.init_app(app)
     login_manager.init_app(app)
     compress.init_app(app)
+    # Registered after Flask-Compress, so it runs before it: see _static_in_one_piece.
+    app.after_request(_static_in_one_piece)
     init_security_headers(app)
     app.after_request(_remember_language)
 

@@ -90,6 +90,7 @@ def load_config(overrides: dict | None = None) -> dict:
         # Text assets (HTML, CSS, JS, JSON) compressed on the way out (Flask-Compress; static files cached).
         "COMPRESS_MIMETYPES": ["text/html", "text/css", "text/javascript", "application/javascript",
                                "application/json", "image/svg+xml"],
+        # Streamed responses (the responses CSV) stay as they are; static files are read whole first.
         "COMPRESS_STREAMS": False,
         # Cases (issue 18): the answer is due this many working days after opening (weekends and
         # CASE_HOLIDAYS, ISO dates, excluded, in TIMEZONE); the citizen may reopen within CASE_REOPEN_DAYS;

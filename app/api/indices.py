@@ -52,6 +52,10 @@ def indices():
     error = _query_error(request.args)
     if error:
         return api_error(400, "bad_request", error)
+    invalid = rs.ReportFilters.invalid(request.args)
+    if invalid:
+        names = ", ".join(invalid)
+        return api_error(400, "bad_request", f"these filters have a value that is not allowed: {names}")
     tree = rs.load_tree()
     code = request.args.get("agency")
     root = agency_id_for_code(tree, code) if code else rs.default_root(user)

@@ -11,6 +11,7 @@ from urllib.parse import quote
 from flask import abort, g, render_template, request, url_for
 from flask_babel import gettext
 from flask_login import current_user
+from werkzeug.exceptions import BadRequest
 
 from app.inputs import query_id, query_page
 from app.reports import bp
@@ -21,6 +22,14 @@ from app.web.guards import ensure_scope, requires
 
 def _scope():
     """The filters and the agency asked for (default: the top of the user's scope), scope-checked."""
+    invalid = rs.ReportFilters.invalid(request.args)
+    if invalid:
+        error = BadRequest()
+        # Shown under the 400 page's own sentence (app.errors), in the page's language.
+        error.detail = gettext("These filters have a value that is not allowed: %(names)s. Choose them again "
+                               "in the Filters form.", names=", ".join(invalid))
+        error.description = error.detail
+        raise error
     filters = rs.ReportFilters.from_args(request.args)
     agency_id = query_id("agency")
     if agency_id is None:

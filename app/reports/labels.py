@@ -73,6 +73,15 @@ def report_decimals() -> int:
         return 2
 
 
+@bp.app_template_filter("local_time")
+def _local_time(when) -> str:
+    """An aware instant as 'YYYY-MM-DD HH:MM' in TIMEZONE."""
+    from zoneinfo import ZoneInfo
+
+    return when.astimezone(ZoneInfo(current_app.config.get("TIMEZONE") or "Asia/Ho_Chi_Minh")).strftime(
+        "%Y-%m-%d %H:%M")
+
+
 @bp.app_template_filter("flag_label")
 def _flag_label_filter(flag: str) -> str:
     return flag_label(flag)

@@ -49,8 +49,25 @@
     });
   }
 
+  // A table wider than the screen scrolls inside itself: reachable by keyboard, named by its caption.
+  function focusableScrollers() {
+    document.querySelectorAll("table.data, table.list, .scroll").forEach(function (el) {
+      if (el.scrollWidth > el.clientWidth + 1) {
+        el.setAttribute("tabindex", "0");
+        if (el.tagName === "TABLE") { return; }
+        var caption = el.querySelector("caption");
+        el.setAttribute("role", "region");
+        el.setAttribute("aria-label", caption ? caption.textContent.trim() : document.title);
+      } else {
+        el.removeAttribute("tabindex");
+      }
+    });
+  }
+
   document.addEventListener("DOMContentLoaded", function () {
     drawFigures();
+    focusableScrollers();
+    window.addEventListener("resize", focusableScrollers);
     document.querySelectorAll("table.sortable").forEach(makeSortable);
     document.querySelectorAll("[data-print]").forEach(function (button) {
       button.addEventListener("click", function () { window.print(); });

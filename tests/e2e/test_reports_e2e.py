@@ -14,6 +14,15 @@ from app.models import Agency
 from app.services.exchange.demo import build_demo
 from app.services.reports import estimates as rs
 from tests.admin.conftest import PASSWORD, make_user
+from tests.e2e.test_citizen_flow import serious_violations
+
+PAGES = ("overview", "ranking", "detail", "comments", "print")
+# The elements reaching past the window's right edge, innermost first (for the failure message).
+WIDEST = """() => [...document.querySelectorAll('body *')]
+    .filter(e => e.getBoundingClientRect().right > window.innerWidth + 0.5)
+    .slice(-5)
+    .map(e => e.tagName + '.' + e.className + '#' + e.id + ' ' + Math.round(e.getBoundingClientRect().right))
+    .join(', ')"""
 
 
 def _traces(page, chart: str) -> int:
@@ -50,9 +59,9 @@ def test_leader_reads_overview_ranking_filters_and_exports(app, browser, live_se
     assert _traces(page, "ranking") == 3  # above, not different, below the scope's average
     bars = page.evaluate("document.getElementById('chart-ranking').data.map(t => t.y.length)")
     assert sum(bars) == page.locator("#table-ranking tbody tr").count() > 10
-    page.click("#table-ranking thead th:nth-child(4) button")  # sort by n, ascending
-    assert page.get_attribute("#table-ranking thead th:nth-child(4)", "aria-sort") == "ascending"
-    counts = [int(v) for v in page.locator("#table-ranking tbody td:nth-child(4)").all_inner_texts()]
+    page.click("#table-ranking thead th:nth-child(7) button")  # sort by n, ascending
+    assert page.get_attribute("#table-ranking thead th:nth-child(7)", "aria-sort") == "ascending"
+    counts = [int(v) for v in page.locator("#table-ranking tbody td:nth-child(7)").all_inner_texts()]
     assert counts == sorted(counts)
     page.screenshot(path=artifacts / "reports-ranking.png", full_page=True)
 
@@ -74,4 +83,70 @@ def test_leader_reads_overview_ranking_filters_and_exports(app, browser, live_se
     assert rows[0]["code"] == "OVERALL" and rows[0]["agency"] == "DEMO"
     assert int(rows[0]["n"]) <= int(after)
     assert not blocked, f"requests to other hosts: {blocked}"
+    context.close()
+
+
+def _login(page, live_server: str) -> None:
+    page.goto(f"{live_server}/auth/login")
+    page.fill("input[name=email]", "chief@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state("networkidle")
+
+
+def test_reports_are_light_accessible_and_fit_a_phone(app, browser, live_server, artifacts):
+    """Issue 15: the overview's first load <= 1 MB on the wire; axe finds nothing serious or critical on
+    any report page in either language; no page scrolls sideways at 360 px; ranking labels are not cut."""
+    build_demo(seed=7, responses=2000, end_month=date(2025, 12, 1))
+    province = db.session.scalar(select(Agency).where(Agency.code == "DEMO"))
+    make_user("chief@example.org", "leader", province)
+    db.session.commit()
+    rs.CACHE.clear()
+    app.config["PUBLIC_SCOREBOARD"] = True
+
+    context = browser.new_context(viewport={"width": 1280, "height": 900}, locale="vi-VN")
+    page = context.new_page()
+    _login(page, live_server)
+    # A cold first load: every byte of every response counted (compressed sizes, as on the wire).
+    cdp = context.new_cdp_session(page)
+    cdp.send("Network.enable")
+    cdp.send("Network.setCacheDisabled", {"cacheDisabled": True})
+    sizes: dict[str, int] = {}
+    urls: dict[str, str] = {}
+    cdp.on("Network.responseReceived", lambda e: urls.__setitem__(e["requestId"], e["response"]["url"]))
+    cdp.on("Network.loadingFinished",
+           lambda e: sizes.__setitem__(urls.get(e["requestId"], e["requestId"]), e["encodedDataLength"]))
+    page.goto(f"{live_server}/reports/overview")
+    page.wait_for_selector("#chart-trend[data-drawn]", timeout=20_000)
+    page.wait_for_load_state("networkidle")
+    total = sum(sizes.values())
+    listing = [f"{n}\t{u}" for u, n in sorted(sizes.items(), key=lambda kv: -kv[1])]
+    (artifacts / "reports-transfer.txt").write_text("\n".join([*listing, f"{total}\ttotal"]) + "\n")
+    assert total <= 1_000_000, sizes
+    plotly = next(n for u, n in sizes.items() if "plotly" in u)
+    assert plotly < 600_000  # the partial bundle, compressed
+    cdp.detach()
+
+    for lang in ("vi", "en"):
+        for width in (360, 1280):
+            page.set_viewport_size({"width": width, "height": 800})
+            for name in (*PAGES, "scoreboard"):
+                page.goto(f"{live_server}/reports/{name}?lang={lang}")
+                page.wait_for_load_state("networkidle")
+                if name in ("overview", "ranking", "detail"):
+                    page.wait_for_selector(".chart[data-drawn]", timeout=20_000)
+                page.screenshot(path=artifacts / f"reports-{name}-{lang}-{width}.png", full_page=True)
+                overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
+                where = f"{name} {lang} {width}px"
+                assert overflow <= 0, f"{where} scrolls sideways by {overflow}px: " + page.evaluate(WIDEST)
+                if width == 360:
+                    assert serious_violations(page) == [], f"{name} {lang}"
+            # Ranking labels: each y tick label lies inside the chart (not cut at its left edge).
+            page.goto(f"{live_server}/reports/ranking?lang={lang}")
+            page.wait_for_selector("#chart-ranking[data-drawn]", timeout=20_000)
+            cut = page.evaluate("""() => {
+                const box = document.getElementById('chart-ranking').getBoundingClientRect();
+                return [...document.querySelectorAll('#chart-ranking .ytick text')]
+                    .filter(t => t.getBoundingClientRect().left < box.left - 1).length; }""")
+            assert cut == 0, f"{cut} ranking labels cut ({lang}, {width}px)"
     context.close()

@@ -112,9 +112,12 @@ def test_page_links_keep_every_filter_and_the_low_rating_choice(as_user, provinc
 def test_low_ratings_highlighted_and_text_escaped_on_a_later_page(as_user, province, service):
     page = as_user("district").get(f"/reports/comments?service={service.id}&page=3").get_data(as_text=True)
     assert "<b>đậm</b>" not in page and "&lt;b&gt;đậm&lt;/b&gt;" in page
-    rows = re.findall(r"<tr( class=\"low\")?>\s*<td>[^<]*</td><td>[^<]*</td><td>kiosk</td>\s*"
+    rows = re.findall(r"<tr( class=\"low\")?>\s*<td>[^<]*</td><td>[^<]*</td><td>Ki-ốt tại quầy</td>\s*"
                       r'<td class="comment">Ý kiến số (\d+)', page)
     assert len(rows) == 20
+    # Ratings show the question's text, not its code (issue 15).
+    assert re.search(r'<li class="r\d" data-code="[A-Z0-9_]+">[^<:]{12,}: <strong>\d</strong></li>', page)
+    assert not re.search(r">[A-Z][0-9]_[0-9]+: ", page)
     for low, number in rows:
         assert bool(low) == (int(number) % 2 == 1), number
 

@@ -250,6 +250,21 @@ def test_filters_ignore_malformed_values():
                                           "weighting": "magic", "code": "E1'--", "verified": "1"})
     assert filters == rs.ReportFilters(verified_only=True)
     assert rs.ReportFilters.from_args(filters.as_args()) == filters
+    assert rs.ReportFilters.invalid({"start": "2025-13", "level": "galaxy", "service": "1 OR 1",
+                                     "weighting": "magic", "code": "E1'--", "verified": "1", "end": ""}) == [
+        "start", "level", "service", "weighting", "code"]
+
+
+@pytest.mark.parametrize("lang, words", [("vi", "không hợp lệ"), ("en", "not allowed")])
+@pytest.mark.parametrize("query", ["start=2025-13", "level=galaxy", "channel=fax", "weighting=magic",
+                                   "measure=x", "service=1%20OR%201", "code=E1'--", "verified=yes"])
+def test_malformed_filters_are_a_400_in_the_pages_language(as_user, province, query, lang, words):
+    client = as_user("province")
+    for path in ("/reports/overview", "/reports/ranking", "/reports/export/indices.csv"):
+        response = client.get(f"{path}?{query}&lang={lang}")
+        assert response.status_code == 400, (path, query)
+        text = response.get_data(as_text=True)
+        assert words in text and query.split("=")[0] in text
 
 
 def test_empty_scope_renders(as_user, province):

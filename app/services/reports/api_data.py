@@ -17,7 +17,7 @@ def api_indices(root: int, filters: rs.ReportFilters, by: str) -> dict:
     if by == "agency":
         data = pages.build_ranking(root, filters, "vi")
         scope = data.scope
-        results = [dict(r, by={"agency": row["code"]}) for row in data.rows for r in row["records"].values()]
+        results = [_unit_record(row, r) for row in data.rows for r in row["records"].values()]
     else:
         overview = pages.build_overview(root, filters)
         scope = overview.scope
@@ -25,7 +25,9 @@ def api_indices(root: int, filters: rs.ReportFilters, by: str) -> dict:
             results = [{k: v for k, v in dict(p, by={"month": p["month"]}).items()
                         if k not in ("month", "version", "break")} for p in overview.trend]
         else:
-            results = [dict(r, by={"agency": scope.tree.code[root]}) for r in overview.records]
+            code = scope.tree.code[root]
+            results = [dict(r, by={"agency": code}, change=_change(overview.change.get(r["code"])))
+                       for r in overview.records]
     meta = {
         "questionnaire": filters.questionnaire,
         "questionnaire_version": scope.design.version if scope.design else None,
@@ -39,6 +41,23 @@ def api_indices(root: int, filters: rs.ReportFilters, by: str) -> dict:
         "rules": rs.RULES.as_dict(),
     }
     return {"results": results, "meta": meta}
+
+
+def _change(diff: dict | None) -> dict | None:
+    """The change since the previous period with its interval, p-value and significance (5 % level)."""
+    if not diff or diff["estimate"] is None:
+        return None
+    return {"estimate": diff["estimate"], "ci_low": diff["ci_low"], "ci_high": diff["ci_high"],
+            "p": diff["p"], "significant": rs.significance(diff) != "same"}
+
+
+def _unit_record(row: dict, record: dict) -> dict:
+    """A unit's record with its change; the ranked statistic's record also carries the rank."""
+    out = dict(record, by={"agency": row["code"]}, change=_change(row["changes"].get(record["code"])))
+    if record["code"] == row["record"]["code"]:
+        out["rank"] = {"rank": row["rank"], "low": row["rank_low"], "high": row["rank_high"],
+                       "previous": row["previous_rank"], "change": row["rank_change"]}
+    return out
 
 
 def agency_id_for_code(tree: rs.AgencyTree, code: str) -> int | None:

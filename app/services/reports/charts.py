@@ -20,6 +20,9 @@ FONT = {"family": "system-ui, sans-serif", "size": 13}
 def _finish(fig: go.Figure, height: int) -> dict:
     fig.update_layout(height=height, margin={"l": 10, "r": 10, "t": 30, "b": 40}, font=FONT,
                       plot_bgcolor="white", paper_bgcolor="white")
+    # Axes make room for their labels (long names, rotated months) instead of cutting them off.
+    fig.update_xaxes(automargin=True)
+    fig.update_yaxes(automargin=True)
     return json.loads(fig.to_json())
 
 
@@ -52,7 +55,7 @@ def trend_figure(points: list[dict], _: Callable[[str], str], current: str | Non
             name=_("Questionnaire version") + f" {version}"))
         fig.add_trace(go.Scatter(
             x=[p["month"] for p in solid], y=[p["estimate"] for p in solid], mode="markers",
-            marker={"size": 1, "color": "#0969da"}, hoverinfo="skip", name=_("95% interval"),
+            marker={"size": 1, "color": "#0969da"}, hoverinfo="skip", name="95% " + _("interval"),
             error_y={"type": "data", "array": plus, "arrayminus": minus, "color": "rgba(9,105,218,0.5)"}))
     _apart(fig, [p for p in points if p["suppressed"]], "small", "circle-open", "#57606a",
            _("Fewer than %(n)s responses or imprecise: not a point of the trend") % {"n": min_n})
@@ -84,13 +87,14 @@ def _apart(fig: go.Figure, points: list[dict], meta: str, symbol: str, colour: s
 def elements_figure(records: list[dict], titles: dict[str, str], _: Callable[[str], str]) -> dict:
     """Element indices as horizontal bars with interval error bars."""
     plus, minus = _err(records)
+    labels = [wrap(titles.get(r["code"], r["code"]), 24) for r in records]
     fig = go.Figure(go.Bar(
-        y=[titles.get(r["code"], r["code"]) for r in records], x=[r["estimate"] for r in records],
+        y=labels, x=[r["estimate"] for r in records],
         orientation="h", marker_color="#0969da", name=_("Index (%)"),
         error_x={"type": "data", "array": plus, "arrayminus": minus, "color": "#24292f"}))
     fig.update_xaxes(title_text=_("Index (%)"), range=[0, 100])
-    fig.update_yaxes(autorange="reversed")
-    return _finish(fig, 60 + 40 * max(len(records), 1))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _finish(fig, 80 + _band(labels) * max(len(records), 1))
 
 
 def ranking_figure(rows: list[dict], average: dict | None, _: Callable[[str], str]) -> dict:
@@ -98,24 +102,50 @@ def ranking_figure(rows: list[dict], average: dict | None, _: Callable[[str], st
     fig = go.Figure()
     names = {"above": _("Significantly above average"), "same": _("Not different from average"),
              "below": _("Significantly below average")}
-    order = [r["name"] + (" *" if r["small"] else "") for r in rows]
+    order = [_bar_label(r) for r in rows]
     for kind in ("above", "same", "below"):
         part = [r for r in rows if r["significance"] == kind]
         records = [r["record"] for r in part]
         plus, minus = _err(records)
         fig.add_trace(go.Bar(
-            y=[r["name"] + (" *" if r["small"] else "") for r in part], x=[r["estimate"] for r in records],
+            y=[_bar_label(r) for r in part], x=[r["estimate"] for r in records],
             orientation="h", name=names[kind], marker_color=COLOURS[kind],
             marker_opacity=[0.45 if r["small"] else 1.0 for r in part],
             error_x={"type": "data", "array": plus, "arrayminus": minus, "color": "#24292f"},
             customdata=[r.get("url", "") for r in part]))
     if average and average["estimate"] is not None:
         fig.add_vline(x=average["estimate"], line_dash="dot", line_color="#24292f",
-                      annotation_text=_("Scope average"))
-    fig.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed")
+                      annotation_text=_("Scope average"), annotation_position="top left")
+    # automargin: the axis makes room for the longest (wrapped) name instead of clipping it.
+    fig.update_yaxes(categoryorder="array", categoryarray=order, autorange="reversed", automargin=True)
     fig.update_xaxes(title_text=_("Index (%)"), range=[0, 100])
     fig.update_layout(barmode="overlay", legend={"orientation": "h", "y": -0.1})
-    return _finish(fig, 120 + 24 * max(len(rows), 1))
+    return _finish(fig, 140 + _band(order) * max(len(rows), 1))
+
+
+def _band(labels: list[str]) -> int:
+    """Pixels per bar so that the longest wrapped label (14 px a line) fits its bar's band."""
+    return 10 + 15 * max((label.count("<br>") + 1 for label in labels), default=1)
+
+
+def _bar_label(row: dict, width: int = 26) -> str:
+    """'rank. name' wrapped on words at `width` characters, so a long name is never cut off."""
+    text = (f"{row['rank']}. " if row.get("rank") is not None else "") + row["name"] + (
+        " *" if row["small"] else "")
+    return wrap(text, width)
+
+
+def wrap(text: str, width: int) -> str:
+    """Text wrapped on words at `width` characters with <br> (plotly's line break)."""
+    lines, current = [], ""
+    for word in text.split():
+        if current and len(current) + 1 + len(word) > width:
+            lines.append(current)
+            current = word
+        else:
+            current = f"{current} {word}".strip()
+    lines.append(current)
+    return "<br>".join(lines)
 
 
 def heatmap_figure(rows: list[dict], codes: list[str], titles: dict[str, str],
@@ -123,12 +153,13 @@ def heatmap_figure(rows: list[dict], codes: list[str], titles: dict[str, str],
     """Units × elements, coloured by the element index."""
     z = [[(row["records"].get(code) or {}).get("estimate") for code in codes] for row in rows]
     text = [["" if v is None else f"{v:.0f}" for v in line] for line in z]
+    names = [wrap(row["name"], 26) for row in rows]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[titles.get(c, c) for c in codes], y=[row["name"] for row in rows], text=text,
+        z=z, x=[wrap(titles.get(c, c), 14) for c in codes], y=names, text=text,
         texttemplate="%{text}", colorscale="RdYlGn", zmin=40, zmax=100,
         colorbar={"title": {"text": _("Index (%)")}}))
-    fig.update_yaxes(autorange="reversed")
-    return _finish(fig, 120 + 24 * max(len(rows), 1))
+    fig.update_yaxes(autorange="reversed", automargin=True)
+    return _finish(fig, 160 + _band(names) * max(len(rows), 1))
 
 
 def distribution_figure(rows: list[dict], labels: list[str], _: Callable[[str], str]) -> dict:
@@ -142,5 +173,5 @@ def distribution_figure(rows: list[dict], labels: list[str], _: Callable[[str], 
             orientation="h", name=label, marker_color=RATING_COLOURS[value % len(RATING_COLOURS)]))
     fig.update_layout(barmode="stack", legend={"orientation": "h", "y": -0.1})
     fig.update_xaxes(title_text=_("Share of answers (%)"), range=[0, 100])
-    fig.update_yaxes(autorange="reversed")
+    fig.update_yaxes(autorange="reversed", automargin=True)
     return _finish(fig, 120 + 22 * max(len(rows), 1))

@@ -29,7 +29,7 @@ from scipy import special
 from sqlalchemy import func, select
 
 from analysis import IndexSpec, ReportingRules, estimate_indices, totals_from_table
-from analysis.compare import _pair_df, pooled, psu_influence
+from analysis.compare import _pair_df, covariance, pooled, psu_influence, rank_intervals
 from analysis.errors import AnalysisError
 from analysis.estimate import group_df, linearise
 from analysis.variance import dense_variance
@@ -115,6 +115,24 @@ class ReportFilters:
             measure=_choice(args.get("measure"), MEASURES, "satisfied"),
             code=code[:32] if code.replace("_", "").isalnum() else "OVERALL",
         )
+
+    @staticmethod
+    def invalid(args: Mapping[str, str]) -> list[str]:
+        """Names of the filters given a value that is not allowed (an empty value means the default)."""
+        checks = {
+            "start": lambda v: _month_arg(v) is not None,
+            "end": lambda v: _month_arg(v) is not None,
+            "level": lambda v: v in AGENCY_LEVELS,
+            "service": lambda v: bool(_int_arg(v)),
+            "channel": lambda v: v in CHANNELS,
+            "weighting": lambda v: v in WEIGHTINGS,
+            "measure": lambda v: v in MEASURES,
+            "code": lambda v: len(v) <= 32 and v.replace("_", "").isalnum() and v.isascii(),
+            "verified": lambda v: v in ("0", "1"),
+            "suspicious": lambda v: v in ("0", "1"),
+            "questionnaire": lambda v: len(v) <= 64 and "\x00" not in v,
+        }
+        return [name for name, ok in checks.items() if args.get(name) and not ok(args[name])]
 
     def as_args(self) -> dict[str, str]:
         """The non-default filters as query arguments, so links keep them."""
@@ -572,6 +590,36 @@ def pairwise(domains: Domains, filters: ReportFilters, pairs: list[tuple[str, st
         est = lin.estimate[idx[:, 0]][:, cols] - lin.estimate[idx[:, 1]][:, cols]
         df = np.broadcast_to(_pair_df(totals, list(idx))[:, None], est.shape)
     return _differences([a for a, _ in pairs], [lin.codes[j] for j in cols], est, var, df)
+
+
+RANK_DRAWS = 2000
+RANK_SEED = 20171  # fixed: the same data give the same rank intervals on every page and export
+
+
+def rank_units(domains: Domains, filters: ReportFilters, code: str,
+               labels: list[str]) -> dict[str, tuple[int, int, int]]:
+    """Rank (1 = best), and the 95% rank interval, of some domains on one statistic.
+
+    analysis.compare.rank_intervals on the domains' design-based covariance (they share
+    PSUs): the rank of each domain among those given, as SIPAS publishes it.
+    """
+    totals = domains.totals
+    index = {str(v): g for g, v in enumerate(totals.group_labels[0])}
+    # In the table's group order, as analysis.compare.rank_groups draws them: the same intervals.
+    labels = sorted((label for label in set(labels) if label in index), key=index.__getitem__)
+    if not labels:
+        return {}
+    with np.errstate(all="ignore"):
+        lin = linearise(totals, filters.measure)
+        if code not in lin.codes:
+            return {}
+        j = lin.codes.index(code)
+        groups = np.array([index[label] for label in labels], dtype=np.int64)
+        est = lin.estimate[groups, j]
+        z = psu_influence(totals, lin.u[:, [j]], groups, domains.calibration)[:, :, 0]
+        cov = covariance(z, totals.psu_stratum)
+    order, low, high = rank_intervals(est, cov, np.random.default_rng(RANK_SEED), draws=RANK_DRAWS)
+    return {label: (int(order[i]), int(low[i]), int(high[i])) for i, label in enumerate(labels)}
 
 
 def _chunks(n: int, step: int) -> list[np.ndarray]:

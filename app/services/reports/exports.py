@@ -20,7 +20,9 @@ from app.services.reports import estimates as rs
 from app.services.reports import pages
 
 COLUMNS = ["agency", "agency_name", "period_start", "period_end", "questionnaire", "level", "code",
-           "measure", "estimate", "se", "ci_low", "ci_high", "n", "df", "cv", "flags", "suppressed"]
+           "measure", "estimate", "se", "ci_low", "ci_high", "n", "df", "cv", "flags", "suppressed",
+           "rank", "rank_low", "rank_high", "rank_previous", "rank_change",
+           "change", "change_ci_low", "change_ci_high", "change_p", "change_significant"]
 SHEETS = (("overall", "Overall"), ("element", "Elements"), ("criterion", "Criteria"))
 DANGEROUS = ("=", "+", "-", "@", "\t", "\r")
 
@@ -37,10 +39,25 @@ def index_rows(root: int, filters: rs.ReportFilters, lang: str) -> list[list]:
     overview = pages.build_overview(root, filters)
     ranking = pages.build_ranking(root, filters, lang)
     scope = overview.scope
-    rows = [_row(scope, root, scope.tree.name(root, lang), r) for r in _ordered(overview.records)]
+    name = scope.tree.name(root, lang)
+    rows = [_row(scope, root, name, r) + [None] * 5 + _change(overview.change.get(r["code"]))
+            for r in _ordered(overview.records)]
     for unit in ranking.rows:
-        rows += [_row(scope, unit["agency_id"], unit["name"], r) for r in _ordered(unit["records"].values())]
+        for r in _ordered(unit["records"].values()):
+            ranked = r["code"] == unit["record"]["code"]
+            rank = [unit["rank"], unit["rank_low"], unit["rank_high"], unit["previous_rank"],
+                    unit["rank_change"]] if ranked else [None] * 5
+            rows.append(_row(scope, unit["agency_id"], unit["name"], r) + rank
+                        + _change(unit["changes"].get(r["code"])))
     return rows
+
+
+def _change(diff: dict | None) -> list:
+    """Change since the previous period: estimate, interval, p and whether it is significant (5 %)."""
+    if not diff or diff["estimate"] is None:
+        return [None] * 5
+    return [diff["estimate"], diff["ci_low"], diff["ci_high"], diff["p"],
+            {"same": "no"}.get(rs.significance(diff), "yes")]
 
 
 def _ordered(records) -> list[dict]:

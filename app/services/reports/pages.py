@@ -296,21 +296,48 @@ def build_ranking(root: int, filters: rs.ReportFilters, lang: str) -> Ranking:
         domains = _domains(scope, scope.design, label_of)
         records = rs.estimate(domains, filters)
         codes = tuple(dict.fromkeys((filters.code, "OVERALL")))
-        return records, rs.versus_scope(domains, filters, codes), domains.note
+        code = _rank_code(records, filters.code)
+        ranks = rs.rank_units(domains, filters, code, _reportable(records, code))
+        return records, rs.versus_scope(domains, filters, codes), domains.note, ranks
 
-    records, versus, note = rs.cached("ranking", (root, filters, start, end), compute, scope.key)
+    records, versus, note, ranks = rs.cached("ranking", (root, filters, start, end), compute, scope.key)
     out.note = note
     out.codes = [e.code for e in scope.design.spec.elements]
     out.rows = _ranking_rows(records, versus, tree, lang, filters.code)
     out.average = _scope_average(scope, label_of)
-    out.previous, changes = _unit_changes(scope, unit_memo, [row["agency_id"] for row in out.rows])
+    out.previous, changes, previous_ranks = _unit_changes(scope, unit_memo,
+                                                          [row["agency_id"] for row in out.rows])
     by_unit: dict[str, dict] = {}
     for (unit, code), diff in changes.items():
         by_unit.setdefault(unit, {})[code] = diff
     for row in out.rows:
-        row["changes"] = by_unit.get(str(row["agency_id"]), {})
+        label = str(row["agency_id"])
+        row["changes"] = by_unit.get(label, {})
         row["change"] = row["changes"].get(row["record"]["code"])
         row["change_significance"] = rs.significance(row["change"])
+        rank = ranks.get(label)
+        row["rank"], row["rank_low"], row["rank_high"] = rank if rank else (None, None, None)
+        row["previous_rank"] = previous_ranks.get(label)
+        row["rank_change"] = (row["previous_rank"] - row["rank"]
+                              if row["rank"] is not None and row["previous_rank"] is not None else None)
+    out.rows.sort(key=lambda r: (r["rank"] is None, r["rank"] or 0,
+                                 -(r["record"]["estimate"] if r["record"]["estimate"] is not None else -1)))
+    return out
+
+
+def _rank_code(records: list[dict], code: str) -> str:
+    """The statistic ranked on: the chosen one when it exists, else OVERALL."""
+    return code if any(r["code"] == code for r in records) else "OVERALL"
+
+
+def _reportable(records: list[dict], code: str, suffix: str = "") -> list[str]:
+    """Units whose estimate of `code` passes the reporting rules (only they get a rank)."""
+    out = []
+    for r in records:
+        group = str(r["by"]["group"])
+        if r["code"] == code and r["n"] and not r["suppressed"] and r["estimate"] is not None \
+                and group.endswith(suffix):
+            out.append(group[: len(group) - len(suffix)] if suffix else group)
     return out
 
 
@@ -336,10 +363,17 @@ def _unit_changes(scope: Scope, unit_memo: dict, units: list[int]):
         pairs = [(f"{u}|cur", f"{u}|prev") for u in units if {f"{u}|cur", f"{u}|prev"} <= present]
         codes = (*(e.code for e in scope.design.spec.elements), "OVERALL")
         diffs = rs.pairwise(domains, scope.filters, pairs, codes)
-        return {(label.split("|")[0], code): d for (label, code), d in diffs.items()}
+        # The previous period's ranks: the order of the units reportable then (no interval needed).
+        records = rs.estimate(domains, scope.filters) if present else []
+        code = _rank_code(records, scope.filters.code)
+        before = {r["by"]["group"]: r["estimate"] for r in records if r["code"] == code}
+        ranked = sorted(_reportable(records, code, "|prev"), key=lambda u: -before[f"{u}|prev"])
+        previous_ranks = {unit: i + 1 for i, unit in enumerate(ranked)}
+        return {(label.split("|")[0], code): d for (label, code), d in diffs.items()}, previous_ranks
 
-    changes = rs.cached("changes", (scope.root, scope.filters, start, end), compute, scope.key)
-    return (prev if changes else None), changes
+    key = (scope.root, scope.filters, start, end)
+    changes, previous_ranks = rs.cached("changes", key, compute, scope.key)
+    return (prev if changes else None), changes, previous_ranks
 
 
 def _ranking_rows(records, versus, tree, lang, code) -> list[dict]:
@@ -477,7 +511,9 @@ def public_scoreboard(lang: str) -> list[dict]:
         overview = build_overview(root, rs.ReportFilters())
         ranking = build_ranking(root, rs.ReportFilters(), lang)
         overall = overview.record("OVERALL")
-        rows = [{"name": r["name"], "record": r["record"], "elements": r["records"]}
+        rows = [{"name": r["name"], "record": r["record"], "elements": r["records"], "rank": r["rank"],
+                 "rank_low": r["rank_low"], "rank_high": r["rank_high"], "rank_change": r["rank_change"],
+                 "change": r["change"], "change_significance": r["change_significance"]}
                 for r in ranking.rows if not r["small"]]
         boards.append({"name": tree.name(root, lang), "overall": overall, "rows": rows,
                        "codes": ranking.codes, "period": (overview.scope.start, overview.scope.end),
