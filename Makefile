@@ -32,6 +32,16 @@ run: migrate
 	$(BIN)/flask surveys load surveys/*.yaml
 	$(BIN)/flask demo --if-empty
 	$(BIN)/flask reports warm
+	@echo ""
+	@echo "== The platform is starting on http://127.0.0.1:$(PORT)/"
+	@echo "   Public home (agencies, citizens' QR forms): http://127.0.0.1:$(PORT)/"
+	@echo "   Staff sign-in:                               http://127.0.0.1:$(PORT)/auth/login"
+	@echo "   Reports (after sign-in):                     http://127.0.0.1:$(PORT)/reports/"
+	@echo "   API reference:                               http://127.0.0.1:$(PORT)/api/v1/docs"
+	@echo "   No administrator yet? In another terminal, create the first one (it asks for a password):"
+	@echo "     FLASK_APP=wsgi.py $(BIN)/flask users create-admin --email you@example.org --name 'Your Name'"
+	@echo "   Stop with Ctrl+C."
+	@echo ""
 	$(BIN)/gunicorn --bind 127.0.0.1:$(PORT) --workers 2 --threads 4 --access-logfile - \
 		--logger-class app.access_log.RedactingLogger wsgi:app
 

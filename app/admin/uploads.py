@@ -9,7 +9,7 @@ from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
 from app.inputs import refuse_control_characters
-from app.services.exchange import ImportReport
+from app.services.exchange import ImportReport, Problem, problem_of, translated
 
 
 class UploadError(ValueError):
@@ -21,7 +21,7 @@ def text_stream(upload: FileStorage) -> io.StringIO:
     try:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        raise UploadError(f"{upload.filename}: the file is not UTF-8 text") from exc
+        raise UploadError(Problem("the file is not UTF-8 text", source=upload.filename)) from exc
     try:
         # Where an imported file's text enters: no NUL or other control character reaches a cell.
         return io.StringIO(refuse_control_characters(text, upload.filename or "upload"), newline="")
@@ -36,7 +36,8 @@ def finish_import(report: ImportReport, title: str, back: str):
     else:
         db.session.rollback()
     status = 200 if report.ok else 422
-    return render_template("admin/import_report.html", report=report, title=title, back=back), status
+    return render_template("admin/import_report.html", report=report, title=title, back=back,
+                           messages=[translated(message) for message in report.errors]), status
 
 
 def run_import(form, importer, title: str, back: str, **kwargs):
@@ -45,6 +46,6 @@ def run_import(form, importer, title: str, back: str, **kwargs):
         stream = text_stream(form.file.data)
     except UploadError as exc:
         report = ImportReport()
-        report.add(str(exc))
+        report.add(problem_of(exc))
         return finish_import(report, title, back)
     return finish_import(importer(stream, form.file.data.filename or "upload.csv", **kwargs), title, back)

@@ -14,9 +14,11 @@ from app.extensions import db
 from app.inputs import query_id
 from app.models import Agency, Service, ServicePoint
 from app.models.org import AGENCY_LEVELS
+from app.services.exchange import problem_of, translated
 from app.services.registry import agencies as org
-from app.services.registry import agency_choices, counter_url, grace_until
+from app.services.registry import agency_choices, counter_url, grace_until, kiosk_url
 from app.web.guards import ensure_scope, requires
+from app.web.labels import LEVEL_LABELS
 
 
 def _saved(message: str, endpoint: str, **values):
@@ -47,7 +49,8 @@ def _import_page(title: str, endpoint: str, importer, columns: tuple[str, ...], 
 @requires("counters")
 def agencies():
     """Agencies in the user's scope."""
-    return render_template("admin/agencies.html", agencies=org.list_agencies(current_user), form=ActionForm())
+    return render_template("admin/agencies.html", agencies=org.list_agencies(current_user), form=ActionForm(),
+                           level_labels=LEVEL_LABELS)
 
 
 @bp.route("/agencies/new", methods=["GET", "POST"], defaults={"agency_id": None})
@@ -57,7 +60,7 @@ def agency_edit(agency_id: int | None):
     """Create or edit an agency."""
     agency = (db.session.get(Agency, agency_id) or abort(404)) if agency_id else None
     form = AgencyForm(obj=agency)
-    form.level.choices = list(AGENCY_LEVELS)
+    form.level.choices = [(code, LEVEL_LABELS[code]) for code in AGENCY_LEVELS]
     form.parent_id.choices = agency_choices(current_user, g.lang, blank="—")
     if request.method == "GET" and agency is not None:
         form.parent_id.data = agency.parent_id or 0
@@ -68,7 +71,7 @@ def agency_edit(agency_id: int | None):
             org.save_agency(agency, data, current_user)
         except org.AdminError as exc:
             db.session.rollback()
-            form.code.errors.append(str(exc))
+            form.code.errors.append(translated(problem_of(exc)))
         else:
             return _saved(_("Agency saved."), "admin.agencies")
     return render_template("admin/agency_form.html", form=form, agency=agency)
@@ -112,7 +115,7 @@ def service_edit(service_id: int | None):
                              form.name_en.data.strip(), current_user)
         except org.AdminError as exc:
             db.session.rollback()
-            form.code.errors.append(str(exc))
+            form.code.errors.append(translated(problem_of(exc)))
         else:
             return _saved(_("Service saved."), "admin.services")
     return render_template("admin/service_form.html", form=form, service=service)
@@ -178,13 +181,14 @@ def counter_edit(counter_id: int | None):
             saved = org.save_counter(counter, data, current_user)
         except org.AdminError as exc:
             db.session.rollback()
-            form.code.errors.append(str(exc))
+            form.code.errors.append(translated(problem_of(exc)))
         else:
             return _saved(_("Counter saved."), "admin.counter_edit", counter_id=saved.id)
     public_url = counter_url(counter) if counter else None
     grace = grace_until(counter) if counter else None
     return render_template("admin/counter_form.html", form=form, counter=counter, action_form=ActionForm(),
                            counter_public_url=public_url,
+                           counter_kiosk_url=kiosk_url(counter) if counter else None,
                            old_address_until=local_time(grace) if grace else None)
 
 

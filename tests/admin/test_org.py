@@ -26,11 +26,11 @@ def test_admin_creates_edits_and_deactivates_an_agency(client, tree):
     assert agency.parent_id == tree.district.id
     taken = client.post(f"/admin/agencies/{agency.id}", data={
         "code": "P", "name_vi": "a", "name_en": "b", "level": "commune", "parent_id": 0, "active": "y"})
-    assert taken.status_code == 200 and "already used" in taken.get_data(as_text=True)
+    assert taken.status_code == 200 and "đã được dùng cho cơ quan khác" in taken.get_data(as_text=True)
     loop = client.post(f"/admin/agencies/{tree.district.id}", data={
         "code": "H1", "name_vi": "a", "name_en": "b", "level": "district", "parent_id": tree.commune.id,
         "active": "y"})
-    assert "below itself" in loop.get_data(as_text=True)
+    assert "không thể nằm dưới chính nó" in loop.get_data(as_text=True)
     assert client.post(f"/admin/agencies/{agency.id}/active", data={"active": "0"}).status_code == 302
     db.session.refresh(agency)
     assert agency.active is False
@@ -67,8 +67,12 @@ def test_agency_import_all_or_nothing(client, tree):
     response = _upload(client, "/admin/agencies/import", bad)
     text = response.get_data(as_text=True)
     assert response.status_code == 422
-    assert "row 4, column name_en: required" in text
-    assert "row 4, column level" in text and "row 4, column parent" in text
+    # The admin pages speak Vietnamese by default: the errors too, each field named once.
+    assert "dòng 4, cột name_en: bắt buộc" in text
+    assert "dòng 4, cột level: &#39;hamlet&#39; không thuộc các giá trị" in text
+    assert "dòng 4, cột parent: không có cơ quan &#39;NOPE&#39;" in text
+    english = _upload(client, "/admin/agencies/import?lang=en", bad, name="a.csv").get_data(as_text=True)
+    assert "a.csv: row 4, column name_en: required" in english and "row 4, column level" in english
     assert db.session.scalar(select(Agency).where(Agency.code == "H2")) is None
     assert _upload(client, "/admin/agencies/import", AGENCIES_CSV).status_code == 200
     commune = db.session.scalar(select(Agency).where(Agency.code == "X21"))
@@ -86,8 +90,8 @@ def test_counter_import_checks_scope_and_references(client, tree):
     response = _upload(client, "/admin/counters/import", csv_text)
     text = response.get_data(as_text=True)
     assert response.status_code == 422
-    for expected in ("row 3, column agency", "row 3, column services: unknown service &#39;S2&#39;",
-                     "row 3, column questionnaire", "row 4, column code"):
+    for expected in ("dòng 3, cột agency", "dòng 3, cột services: không có dịch vụ &#39;S2&#39;",
+                     "dòng 3, cột questionnaire", "dòng 4, cột code"):
         assert expected in text
     assert db.session.scalar(select(ServicePoint).where(ServicePoint.code == "X1-Q9")) is None
     ok = _upload(client, "/admin/counters/import", "code,agency,name_vi,name_en,services\nX1-Q9,X1,Q,C,S1\n")
@@ -104,9 +108,9 @@ def test_service_import_and_bad_encoding(client, tree):
     latin_file = (io.BytesIO("code\n\xe9".encode("latin-1")), "x.csv")
     latin = client.post("/admin/services/import", data={"file": latin_file},
                         content_type="multipart/form-data")
-    assert latin.status_code == 422 and "not UTF-8" in latin.get_data(as_text=True)
+    assert latin.status_code == 422 and "x.csv: tệp không phải văn bản UTF-8" in latin.get_data(as_text=True)
     header = _upload(client, "/admin/services/import", "code,colour\n")
-    assert "column colour: unknown column" in header.get_data(as_text=True)
+    assert "cột colour: cột không xác định" in header.get_data(as_text=True)
 
 
 def test_qr_images_poster_rotation_and_revocation(client, tree):

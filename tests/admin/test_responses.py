@@ -35,7 +35,7 @@ def test_csv_import_reports_rows_and_columns_and_stores_all_or_nothing(client, t
     bad = "response_id,survey,agency,E1_1,E2_1\nr1,sipas-short,X1,5,4\nr2,sipas-short,X1,9,\n"
     response = _upload(client, bad)
     assert response.status_code == 422
-    assert "r.csv: row 3, column E1_1" in response.get_data(as_text=True)
+    assert "r.csv: dòng 3, cột E1_1" in response.get_data(as_text=True)
     assert _count() == 0
     good = "response_id,survey,agency,E1_1,E2_1\nr1,sipas-short,X1,5,4\nr2,sipas-short,D1,3,\n"
     assert _upload(client, good).status_code == 200
@@ -49,7 +49,7 @@ def test_manager_cannot_import_rows_outside_the_subtree(client, tree):
     text = "response_id,survey,agency,E1_1\nr1,sipas-short,X1,5\nr2,sipas-short,D1,3\n"
     response = _upload(client, text)
     assert response.status_code == 422
-    assert "row 3, column agency: &#39;D1&#39; is outside your agencies" in response.get_data(as_text=True)
+    assert "dòng 3, cột agency: &#39;D1&#39; nằm ngoài các cơ quan" in response.get_data(as_text=True)
     assert _count() == 0
 
 

@@ -23,8 +23,8 @@ def test_csv_import_is_all_or_nothing_and_replaces_a_month(client, tree):
     login_as(client, tree.users["manager"])
     bad = "agency,service_point,month,dossiers\nX1,,2025-06,120\nD1,,2025-06,5\nX1,X1-Q1,2025-13,-1\n"
     text = _upload(client, bad).get_data(as_text=True)
-    for expected in ("v.csv: row 3, column agency: &#39;D1&#39; is outside", "row 4, column month",
-                     "row 4, column dossiers"):
+    for expected in ("v.csv: dòng 3, cột agency: &#39;D1&#39; nằm ngoài các cơ quan bạn quản lý",
+                     "dòng 4, cột month: cần một tháng dạng 2025-06", "dòng 4, cột dossiers: phải từ 0 đến"):
         assert expected in text
     assert db.session.scalar(select(DossierVolume)) is None
     assert _upload(client, "agency,month,dossiers\nX1,2025-06,120\n").status_code == 200

@@ -13,6 +13,7 @@ from app.models import Agency, ServicePoint, User
 from app.services.accounts.audit import record_event
 from app.services.collect.counter import counter_by_id
 from app.services.collect.submit import Outcome, Submission, new_nonce, submit_response
+from app.services.exchange.problems import Problem
 from app.services.exchange.responses_csv import ImportReport, import_responses
 from app.services.registry.scope import visible_agency_ids
 
@@ -27,7 +28,8 @@ def _scope_errors(text: str, source: str, visible: set[int], report: ImportRepor
     for number, cells in enumerate(reader, start=2):
         code = cells[column] if column < len(cells) else ""
         if code in codes and codes[code] not in visible:
-            report.add(f"{source}: row {number}, column agency: {code!r} is outside your agencies")
+            report.add(Problem("%(code)s is outside your agencies", source=source, row=number,
+                               column="agency", code=repr(code)))
 
 
 def import_responses_for(stream: io.TextIOBase, source: str, actor: User) -> ImportReport:
@@ -39,7 +41,7 @@ def import_responses_for(stream: io.TextIOBase, source: str, actor: User) -> Imp
         try:
             _scope_errors(text, source, visible, report)
         except csv.Error as exc:
-            report.add(f"{source}: cannot read CSV: {exc}")
+            report.add(Problem("cannot read CSV: %(reason)s", source=source, reason=str(exc)))
         if not report.ok:
             return report
     report = import_responses(io.StringIO(text, newline=""), source)

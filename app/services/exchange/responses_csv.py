@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import io
 import math
+import re
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -27,6 +28,7 @@ from app.models import (
     Questionnaire as QuestionnaireRow,
 )
 from app.models.base import utcnow
+from app.services.exchange.problems import Problem, problem_of
 from app.services.questionnaires.versions import questionnaire_of, rating_slots
 from app.services.registry.scope import subtree_ids
 from app.services.reports import cells as report_cells
@@ -295,7 +297,7 @@ def parse_timestamp(text: str) -> datetime:
     """An ISO 8601 timestamp that must carry its offset."""
     value = datetime.fromisoformat(text)
     if value.tzinfo is None:
-        raise ValueError("timestamp needs a UTC offset, e.g. 2025-03-01T09:15:00+07:00")
+        raise ValueError(Problem("timestamp needs a UTC offset, e.g. 2025-03-01T09:15:00+07:00"))
     return value
 
 
@@ -303,7 +305,7 @@ def parse_weight(text: str) -> float:
     """A finite design weight greater than zero."""
     value = float(text)
     if not math.isfinite(value) or value <= 0:
-        raise ValueError("weight must be a finite number greater than 0")
+        raise ValueError(Problem("weight must be a finite number greater than 0"))
     return value
 
 
@@ -313,7 +315,7 @@ def parse_flag(text: str) -> bool:
         return False
     if text == "yes":
         return True
-    raise ValueError("expected yes or no")
+    raise ValueError(Problem("expected yes or no"))
 
 
 class _RowChecker:
@@ -324,8 +326,9 @@ class _RowChecker:
         self.seen_ids: set[str] = set()
         self.slot_cache: dict[int, dict[str, int]] = {}
 
-    def error(self, row: int, column: str, message: str) -> None:
-        self.report.add(f"{self.source}: row {row}, column {column}: {message}")
+    def error(self, row: int, column: str, message: str, **params) -> None:
+        """Record an error at a cell: `message` is an English msgid with %(name)s for `params`."""
+        self.report.add(Problem(message, source=self.source, row=row, column=column, **params))
 
     def check(self, row_number: int, cells: dict[str, str]) -> dict | None:
         """Return the values to insert for a row, or None after recording its errors."""
@@ -347,13 +350,15 @@ class _RowChecker:
             try:
                 key_version = int(number)
             except ValueError:
-                self.error(row, "survey_version", f"not an integer: {number!r}")
+                self.error(row, "survey_version", "not an integer: %(value)s", value=repr(number))
                 return None
         version = self.lookups.versions.get((survey, key_version))
         if version is None:
-            what = f"{survey!r} version {key_version}" if key_version else repr(survey)
-            self.error(row, "survey" if key_version is None else "survey_version",
-                       f"no published questionnaire {what}")
+            if key_version is None:
+                self.error(row, "survey", "no published questionnaire %(code)s", code=repr(survey))
+            else:
+                self.error(row, "survey_version", "no published questionnaire %(code)s version %(version)s",
+                           code=repr(survey), version=key_version)
         return version
 
     def _design_values(self, row: int, cells: dict[str, str]) -> dict:
@@ -362,7 +367,8 @@ class _RowChecker:
         self._check_places(row, cells, values)
         channel = cells.get("channel", "") or "import"
         if channel not in CHANNELS:
-            self.error(row, "channel", f"{channel!r} is not one of {', '.join(CHANNELS)}")
+            self.error(row, "channel", "%(value)s is not one of %(allowed)s", value=repr(channel),
+                       allowed=", ".join(CHANNELS))
         values["channel"] = channel
         for column, parser, key in (
             ("submitted_at", parse_timestamp, "submitted_at"),
@@ -377,7 +383,8 @@ class _RowChecker:
             try:
                 values[key] = parser(text)
             except ValueError as exc:
-                self.error(row, column, f"{exc} (got {text!r})")
+                self.error(row, column, "%(reason)s (got %(value)s)", reason=problem_of(exc),
+                           value=repr(text))
         values["stratum"] = cells.get("stratum") or None
         values["psu"] = cells.get("psu") or None
         return values
@@ -386,9 +393,9 @@ class _RowChecker:
         if not uid:
             self.error(row, "response_id", "required")
         elif len(uid) > 64:
-            self.error(row, "response_id", "longer than 64 characters")
+            self.error(row, "response_id", "longer than %(limit)s characters", limit=64)
         elif uid in self.seen_ids:
-            self.error(row, "response_id", f"{uid!r} appears twice in the file")
+            self.error(row, "response_id", "%(value)s appears twice in the file", value=repr(uid))
         self.seen_ids.add(uid)
         values["uid"] = uid
 
@@ -396,20 +403,24 @@ class _RowChecker:
         agency = cells.get("agency", "")
         values["agency_id"] = self.lookups.agencies.get(agency)
         if values["agency_id"] is None:
-            self.error(row, "agency", f"unknown agency code {agency!r}" if agency else "required")
+            if agency:
+                self.error(row, "agency", "unknown agency code %(code)s", code=repr(agency))
+            else:
+                self.error(row, "agency", "required")
         counter = cells.get("service_point", "")
         if counter:
             found = self.lookups.counters.get(counter)
             if found is None:
-                self.error(row, "service_point", f"unknown service point code {counter!r}")
+                self.error(row, "service_point", "unknown service point code %(code)s", code=repr(counter))
             elif values["agency_id"] is not None and found[1] != values["agency_id"]:
-                self.error(row, "service_point", f"{counter!r} does not belong to agency {agency!r}")
+                self.error(row, "service_point", "%(counter)s does not belong to agency %(agency)s",
+                           counter=repr(counter), agency=repr(agency))
             values["service_point_id"] = found[0] if found else None
         service = cells.get("service", "")
         if service:
             values["service_id"] = self.lookups.services.get(service)
             if values["service_id"] is None:
-                self.error(row, "service", f"unknown service code {service!r}")
+                self.error(row, "service", "unknown service code %(code)s", code=repr(service))
 
     def _answer_values(self, row: int, cells: dict[str, str], version) -> dict:
         questionnaire = questionnaire_of(version)
@@ -418,8 +429,8 @@ class _RowChecker:
         known = {q.code for q in questionnaire.all_questions()}
         for column in self.header:
             if column not in RESERVED_COLUMNS and column not in known and cells.get(column):
-                self.error(row, column, f"not a question of {questionnaire.code} "
-                                        f"version {questionnaire.version}")
+                self.error(row, column, "not a question of %(code)s version %(version)s",
+                           code=questionnaire.code, version=questionnaire.version)
         for question in questionnaire.all_questions():
             text = cells.get(question.code, "")
             if question.type == "text":
@@ -427,7 +438,7 @@ class _RowChecker:
             try:
                 value = question.parse_answer(text, questionnaire.scale)
             except ValueError as exc:
-                self.error(row, question.code, str(exc))
+                self.report.add(_answer_problem(exc, question.code).at(self.source, row, question.code))
                 continue
             if value is None:
                 continue
@@ -441,11 +452,11 @@ class _RowChecker:
 def _check_header(source: str, header: list[str], report: ImportReport) -> None:
     for column in REQUIRED_COLUMNS:
         if column not in header:
-            report.add(f"{source}: row 1, column {column}: required column is missing")
+            report.add(Problem("required column is missing", source=source, row=1, column=column))
     seen = set()
     for column in header:
         if column in seen:
-            report.add(f"{source}: row 1, column {column}: column appears twice")
+            report.add(Problem("column appears twice", source=source, row=1, column=column))
         seen.add(column)
 
 
@@ -461,13 +472,13 @@ def _read_header(reader, source: str, report: ImportReport) -> list[str] | None:
     try:
         header = next(reader)
     except StopIteration:
-        report.add(f"{source}: row 1: the file is empty (a header row is required)")
+        report.add(Problem("the file is empty (a header row is required)", source=source, row=1))
         return None
     except UnicodeDecodeError:
-        report.add(f"{source}: row 1: {NOT_UTF8}")
+        report.add(Problem(NOT_UTF8, source=source, row=1))
         return None
     except csv.Error as exc:
-        report.add(f"{source}: row 1: cannot read CSV: {exc}")
+        report.add(Problem("cannot read CSV: %(reason)s", source=source, row=1, reason=str(exc)))
         return None
     header = [name.strip() for name in header]
     _check_header(source, header, report)
@@ -480,16 +491,18 @@ def _checked_rows(reader, header: list[str], checker: _RowChecker, report: Impor
         for row_number, cells in enumerate(reader, start=2):
             report.rows += 1
             if len(cells) != len(header):
-                checker.error(row_number, "*", f"has {len(cells)} cells, the header has {len(header)}")
+                checker.error(row_number, "*", "has %(cells)s cells, the header has %(header)s",
+                              cells=len(cells), header=len(header))
                 continue
             values = checker.check(row_number, dict(zip(header, cells, strict=True)))
             if values is not None:
                 values["_row"] = row_number
                 rows.append(values)
     except UnicodeDecodeError:
-        report.add(f"{checker.source}: row {report.rows + 2}: {NOT_UTF8}")
+        report.add(Problem(NOT_UTF8, source=checker.source, row=report.rows + 2))
     except csv.Error as exc:
-        report.add(f"{checker.source}: row {report.rows + 2}: cannot read CSV: {exc}")
+        report.add(Problem("cannot read CSV: %(reason)s", source=checker.source, row=report.rows + 2,
+                           reason=str(exc)))
     return rows
 
 
@@ -508,7 +521,7 @@ def import_responses(stream: io.TextIOBase, source: str) -> ImportReport:
     taken = _existing_ids([row["uid"] for row in rows])
     for row in rows:
         if row["uid"] in taken:
-            checker.error(row["_row"], "response_id", f"{row['uid']!r} is already stored")
+            checker.error(row["_row"], "response_id", "%(value)s is already stored", value=repr(row["uid"]))
     if report.ok and rows:
         _store(rows)
         report.stored = len(rows)
@@ -532,3 +545,22 @@ def _store(rows: list[dict]) -> None:
             batch.append(values)
         db.session.execute(Response.__table__.insert(), batch)
         report_cells.add_uids([values["uid"] for values in batch])
+
+
+# analysis.questionnaire says "Q1: invalid answer '7' (expected an integer from 1 to 5)": the column
+# already names the question, so the report drops the code and keeps the rest in words.
+_INVALID_ANSWER = re.compile(r"invalid answer (?P<value>.*) \(expected (?P<domain>.*)\)", re.S)
+_DOMAIN_INTEGER = re.compile(r"an integer from (?P<low>-?\d+) to (?P<high>-?\d+)")
+
+
+def _answer_problem(error: ValueError, code: str) -> Problem:
+    text = str(error).removeprefix(f"{code}: ")
+    match = _INVALID_ANSWER.fullmatch(text)
+    if match is None:
+        return Problem("%(text)s", text=text)
+    domain = _DOMAIN_INTEGER.fullmatch(match["domain"])
+    if domain is not None:
+        return Problem("invalid answer %(value)s (expected an integer from %(low)s to %(high)s)",
+                       value=match["value"], low=domain["low"], high=domain["high"])
+    return Problem("invalid answer %(value)s (expected %(domain)s)", value=match["value"],
+                   domain=match["domain"])

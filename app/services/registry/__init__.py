@@ -18,6 +18,7 @@ __getattr__, __all__ = lazy_exports(
         "COLUMNS": "volumes",
         "counter_url": "org",
         "counters_on_air": "org",
+        "kiosk_url": "org",
         "grace_until": "qr",
         "import_volumes_csv": "volumes",
         "import_volumes_json": "volumes",

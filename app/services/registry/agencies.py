@@ -14,6 +14,7 @@ from app.extensions import db
 from app.models import Agency, Questionnaire, Service, ServicePoint, User
 from app.models.org import AGENCY_LEVELS
 from app.services.accounts.audit import record_event
+from app.services.exchange.problems import Problem
 from app.services.exchange.responses_csv import ImportReport
 from app.services.registry.scope import visible_agency_ids
 
@@ -97,11 +98,11 @@ def save_agency(agency: Agency | None, data: AgencyData, actor: User) -> Agency:
     """Create or update an agency (caller commits)."""
     own_id = agency.id if agency else None
     if _code_taken(Agency, data.code, own_id):
-        raise AdminError(f"the code {data.code} is already used by another agency")
+        raise AdminError(Problem("the code %(code)s is already used by another agency", code=data.code))
     if data.level not in AGENCY_LEVELS:
-        raise AdminError(f"unknown level {data.level!r}")
+        raise AdminError(Problem("unknown level %(level)s", level=repr(data.level)))
     if own_id is not None and _would_loop(own_id, data.parent_id):
-        raise AdminError("an agency cannot sit below itself")
+        raise AdminError(Problem("an agency cannot sit below itself"))
     agency = agency or Agency()
     created = agency.id is None
     for name in ("code", "name_vi", "name_en", "level", "parent_id", "active"):
@@ -123,7 +124,7 @@ def set_active(row, active: bool, actor: User) -> None:
 def save_service(service: Service | None, code: str, name_vi: str, name_en: str, actor: User) -> Service:
     """Create or update a service (caller commits)."""
     if _code_taken(Service, code, service.id if service else None):
-        raise AdminError(f"the code {code} is already used by another service")
+        raise AdminError(Problem("the code %(code)s is already used by another service", code=code))
     created = service is None
     service = service or Service(active=True)
     service.code, service.name_vi, service.name_en = code, name_vi, name_en
@@ -149,7 +150,7 @@ class CounterData:
 def save_counter(counter: ServicePoint | None, data: CounterData, actor: User) -> ServicePoint:
     """Create or update a counter (caller commits; the caller has checked the agency scope)."""
     if _code_taken(ServicePoint, data.code, counter.id if counter else None):
-        raise AdminError(f"the code {data.code} is already used by another counter")
+        raise AdminError(Problem("the code %(code)s is already used by another counter", code=data.code))
     created = counter is None
     counter = counter or ServicePoint()
     for name in ("code", "agency_id", "name_vi", "name_en", "questionnaire_id", "active"):
@@ -172,21 +173,22 @@ def _rows(stream: io.TextIOBase, source: str, columns: tuple[str, ...], required
     try:
         header = [name.strip() for name in next(reader)]
     except StopIteration:
-        report.add(f"{source}: row 1: the file is empty (a header row is required)")
+        report.add(Problem("the file is empty (a header row is required)", source=source, row=1))
         return
     for column in required:
         if column not in header:
-            report.add(f"{source}: row 1, column {column}: required column is missing")
+            report.add(Problem("required column is missing", source=source, row=1, column=column))
     for column in header:
         if column not in columns:
-            report.add(f"{source}: row 1, column {column}: unknown column (expected {', '.join(columns)})")
+            report.add(Problem("unknown column (expected %(columns)s)", source=source, row=1, column=column,
+                               columns=", ".join(columns)))
     if not report.ok:
         return
     for number, cells in enumerate(reader, start=2):
         report.rows += 1
         if len(cells) != len(header):
-            report.add(f"{source}: row {number}, column *: has {len(cells)} cells, "
-                       f"the header has {len(header)}")
+            report.add(Problem("has %(cells)s cells, the header has %(header)s", source=source, row=number,
+                               column="*", cells=len(cells), header=len(header)))
             continue
         yield number, {k: v.strip() for k, v in zip(header, cells, strict=True)}
 
@@ -195,7 +197,7 @@ def _read(stream, source, columns, required, report) -> list[tuple[int, dict[str
     try:
         return list(_rows(stream, source, columns, required, report))
     except (csv.Error, UnicodeDecodeError) as exc:
-        report.add(f"{source}: cannot read CSV: {exc}")
+        report.add(Problem("cannot read CSV: %(reason)s", source=source, reason=str(exc)))
         return []
 
 
@@ -210,8 +212,9 @@ class _Errors:
     def __init__(self, source: str, report: ImportReport):
         self.source, self.report = source, report
 
-    def __call__(self, row: int, column: str, message: str) -> None:
-        self.report.add(f"{self.source}: row {row}, column {column}: {message}")
+    def __call__(self, row: int, column: str, message: str, **params) -> None:
+        """Record an error at a cell: `message` is an English msgid with %(name)s for `params`."""
+        self.report.add(Problem(message, source=self.source, row=row, column=column, **params))
 
     def texts(self, row: int, cells: dict[str, str], names: tuple[str, ...]) -> None:
         """Check required, length-limited text cells."""
@@ -220,19 +223,19 @@ class _Errors:
             if not value:
                 self(row, name, "required")
             elif len(value) > LIMITS.get(name, 64):
-                self(row, name, f"longer than {LIMITS.get(name, 64)} characters")
+                self(row, name, "longer than %(limit)s characters", limit=LIMITS.get(name, 64))
 
     def active(self, row: int, cells: dict[str, str]) -> bool:
         """The optional yes/no `active` cell."""
         value = _flag(cells.get("active", ""))
         if value is None:
-            self(row, "active", f"expected yes or no, got {cells['active']!r}")
+            self(row, "active", "expected yes or no, got %(value)s", value=repr(cells["active"]))
         return bool(value)
 
 
 def _duplicate(seen: set[str], code: str, row: int, err: _Errors) -> None:
     if code in seen:
-        err(row, "code", f"{code!r} appears twice in the file")
+        err(row, "code", "%(value)s appears twice in the file", value=repr(code))
     seen.add(code)
 
 
@@ -246,10 +249,12 @@ def import_agencies(stream: io.TextIOBase, source: str, actor: User) -> ImportRe
     for number, cells in rows:
         err.texts(number, cells, ("code", "name_vi", "name_en"))
         if cells.get("level") not in AGENCY_LEVELS:
-            err(number, "level", f"{cells.get('level')!r} is not one of {', '.join(AGENCY_LEVELS)}")
+            err(number, "level", "%(value)s is not one of %(allowed)s", value=repr(cells.get("level")),
+                allowed=", ".join(AGENCY_LEVELS))
         parent = cells.get("parent", "")
         if parent and parent not in existing and parent not in planned:
-            err(number, "parent", f"unknown agency {parent!r} (define parents before their children)")
+            err(number, "parent", "unknown agency %(code)s (define parents before their children)",
+                code=repr(parent))
         if parent and parent == cells.get("code"):
             err(number, "parent", "an agency cannot be its own parent")
         err.active(number, cells)
@@ -316,18 +321,18 @@ def _check_counter_row(number: int, cells: dict[str, str], look: _CounterLookups
     err.active(number, cells)
     agency_id = look.agencies.get(cells.get("agency", ""))
     if agency_id is None:
-        err(number, "agency", f"unknown agency {cells.get('agency', '')!r}")
+        err(number, "agency", "unknown agency %(code)s", code=repr(cells.get("agency", "")))
     elif look.visible is not None and agency_id not in look.visible:
-        err(number, "agency", f"{cells['agency']!r} is outside your agencies")
+        err(number, "agency", "%(code)s is outside your agencies", code=repr(cells["agency"]))
     current = look.counters.get(cells.get("code", ""))
     if current is not None and look.visible is not None and current.agency_id not in look.visible:
-        err(number, "code", f"{cells['code']!r} belongs to an agency outside yours")
+        err(number, "code", "%(code)s belongs to an agency outside yours", code=repr(cells["code"]))
     for code in filter(None, (c.strip() for c in cells.get("services", "").split(";"))):
         if code not in look.services:
-            err(number, "services", f"unknown service {code!r}")
+            err(number, "services", "unknown service %(code)s", code=repr(code))
     questionnaire = cells.get("questionnaire", "")
     if questionnaire and questionnaire not in look.questionnaires:
-        err(number, "questionnaire", f"unknown questionnaire {questionnaire!r}")
+        err(number, "questionnaire", "unknown questionnaire %(code)s", code=repr(questionnaire))
 
 
 def import_counters(stream: io.TextIOBase, source: str, actor: User) -> ImportReport:

@@ -71,6 +71,11 @@ def counter_url(counter: ServicePoint) -> str:
     return f"{public_base_url()}/s/{counter.qr_token}"
 
 
+def kiosk_url(counter: ServicePoint) -> str:
+    """The counter's kiosk address: the same questionnaire on a tablet, reset after each person."""
+    return f"{public_base_url()}/k/{counter.qr_token}"
+
+
 def counters_on_air(active_only: bool = True) -> list[ServicePoint]:
     """Counters with their agencies, ordered by code."""
     query = select(ServicePoint).options(joinedload(ServicePoint.agency)).order_by(ServicePoint.code)

@@ -15,6 +15,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Agency, DossierVolume, ServicePoint, User
 from app.services.accounts.audit import record_event
+from app.services.exchange.problems import Problem, problem_of
 from app.services.exchange.responses_csv import ImportReport
 from app.services.registry.scope import visible_agency_ids
 
@@ -27,20 +28,20 @@ def parse_month(text: str) -> date:
     """`YYYY-MM` to the first day of that month."""
     match = MONTH.fullmatch(text.strip())
     if not match or not 1 <= int(match.group(2)) <= 12:
-        raise ValueError(f"expected a month like 2025-06, got {text!r}")
+        raise ValueError(Problem("expected a month like 2025-06, got %(value)s", value=repr(text)))
     return date(int(match.group(1)), int(match.group(2)), 1)
 
 
 def parse_dossiers(value) -> int:
     """A whole number of dossiers, 0 or more."""
     if isinstance(value, bool):
-        raise ValueError("expected a whole number")
+        raise ValueError(Problem("expected a whole number"))
     try:
         number = int(str(value).strip())
     except ValueError as exc:
-        raise ValueError(f"expected a whole number, got {value!r}") from exc
+        raise ValueError(Problem("expected a whole number, got %(value)s", value=repr(value))) from exc
     if not 0 <= number <= MAX_DOSSIERS:
-        raise ValueError(f"must be between 0 and {MAX_DOSSIERS}")
+        raise ValueError(Problem("must be between 0 and %(max)s", max=MAX_DOSSIERS))
     return number
 
 
@@ -66,25 +67,31 @@ class _Checker:
         self.visible = visible_agency_ids(actor)
         self.seen: set[tuple[int, int | None, date]] = set()
 
-    def error(self, position, field: str, message: str) -> None:
-        self.report.add(f"{self.where(position, field)}: {message}")
+    def error(self, position, field: str, message: str | Problem, **params) -> None:
+        """Record an error at a cell: `message` is an English msgid with %(name)s for `params`."""
+        problem = message if isinstance(message, Problem) else Problem(message, **params)
+        self.report.add(problem.at(**self.where(position, field)))
 
     def _place(self, position, cells: dict) -> tuple[int | None, int | None]:
         code = str(cells.get("agency") or "").strip()
         agency_id = self.agencies.get(code)
         if agency_id is None:
-            self.error(position, "agency", f"unknown agency {code!r}" if code else "required")
+            if code:
+                self.error(position, "agency", "unknown agency %(code)s", code=repr(code))
+            else:
+                self.error(position, "agency", "required")
         elif self.visible is not None and agency_id not in self.visible:
-            self.error(position, "agency", f"{code!r} is outside your agencies")
+            self.error(position, "agency", "%(code)s is outside your agencies", code=repr(code))
         counter = str(cells.get("service_point") or "").strip()
         if not counter:
             return agency_id, None
         found = self.counters.get(counter)
         if found is None:
-            self.error(position, "service_point", f"unknown service point {counter!r}")
+            self.error(position, "service_point", "unknown service point %(code)s", code=repr(counter))
             return agency_id, None
         if agency_id is not None and found[1] != agency_id:
-            self.error(position, "service_point", f"{counter!r} does not belong to agency {code!r}")
+            self.error(position, "service_point", "%(counter)s does not belong to agency %(agency)s",
+                       counter=repr(counter), agency=repr(code))
         return agency_id, found[0]
 
     def check(self, position, cells: dict) -> _Row | None:
@@ -96,7 +103,7 @@ class _Checker:
             try:
                 parsed[field] = parser(cells.get(field) if cells.get(field) is not None else "")
             except ValueError as exc:
-                self.error(position, field, str(exc))
+                self.error(position, field, problem_of(exc))
         if self.report.error_count != before:
             return None
         key = (agency_id, counter_id, parsed["month"])
@@ -147,18 +154,19 @@ def import_volumes_csv(stream: io.TextIOBase, source: str, actor: User) -> Impor
     report = ImportReport()
     for column in ("agency", "month", "dossiers"):
         if column not in header:
-            report.add(f"{source}: row 1, column {column}: required column is missing")
+            report.add(Problem("required column is missing", source=source, row=1, column=column))
     for column in header:
         if column not in COLUMNS:
-            report.add(f"{source}: row 1, column {column}: unknown column (expected {', '.join(COLUMNS)})")
+            report.add(Problem("unknown column (expected %(columns)s)", source=source, row=1, column=column,
+                               columns=", ".join(COLUMNS)))
     if not report.ok:
         return report
     try:
         items = [(n, dict(zip(header, cells, strict=False))) for n, cells in enumerate(reader, start=2)]
     except csv.Error as exc:
-        report.add(f"{source}: cannot read CSV: {exc}")
+        report.add(Problem("cannot read CSV: %(reason)s", source=source, reason=str(exc)))
         return report
-    return _import(items, actor, source, lambda n, field: f"{source}: row {n}, column {field}")
+    return _import(items, actor, source, lambda n, field: {"source": source, "row": n, "column": field})
 
 
 def import_volumes_json(payload, actor: User) -> ImportReport:
@@ -168,7 +176,7 @@ def import_volumes_json(payload, actor: User) -> ImportReport:
     if not isinstance(items, list) or not all(isinstance(item, dict) for item in items):
         report.add("body: expected {\"volumes\": [{\"agency\": …, \"month\": …, \"dossiers\": …}, …]}")
         return report
-    return _import(enumerate(items), actor, "api", lambda i, field: f"volumes[{i}].{field}")
+    return _import(enumerate(items), actor, "api", lambda i, field: {"source": f"volumes[{i}].{field}"})
 
 
 def list_volumes(user: User, limit: int = 500) -> list[DossierVolume]:
