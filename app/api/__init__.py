@@ -15,4 +15,4 @@ def index():
     return jsonify(name="sipas-platform", api_version=1)
 # Routes attach to bp: /api/v1/indices (leaders' reports), /api/v1/receipt-codes (one-stop system),
 # /api/v1/openapi.json and /api/v1/docs (the description of all of them).
-from app.api import docs, indices, receipts  # noqa: E402,F401
+from app.api import cases, docs, indices, receipts  # noqa: E402,F401

@@ -46,6 +46,7 @@ __getattr__, __all__ = lazy_exports(
         "run_worker": "outbox",
         "purge_contacts": "purge",
         "agency_case_stats": "stats",
+        "case_stats_for": "stats",
         "on_time_rates": "stats",
         "due_date": "sla",
     },

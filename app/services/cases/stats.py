@@ -62,3 +62,11 @@ def agency_case_stats(agency_ids: set[int] | None, start: datetime | None = None
 def on_time_rates(lang: str = "vi") -> dict[str, float | None]:
     """Agency code -> the share of due cases answered on time (for the public scoreboard)."""
     return {row["agency"]: row["on_time_rate"] for row in agency_case_stats(None, lang=lang)}
+
+
+def case_stats_for(user, start: datetime | None = None, end: datetime | None = None,
+                   lang: str = "vi") -> list[dict]:
+    """agency_case_stats over the agencies the user may see."""
+    from app.services.registry.scope import visible_agency_ids
+
+    return agency_case_stats(visible_agency_ids(user), start, end, lang)

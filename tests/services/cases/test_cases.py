@@ -240,3 +240,27 @@ def test_form_shows_the_answer_block_but_not_on_a_kiosk(client, org):
     assert 'name="answer_wanted"' in client.get(f"/s/{org.short.qr_token}").get_data(as_text=True)
     assert 'name="answer_wanted"' not in client.get(f"/k/{org.short.qr_token}").get_data(as_text=True)
     assert open_form(client, f"/s/{org.short.qr_token}")["version_id"] == str(org.cases_version.id)
+
+
+def test_case_figures_per_agency_in_the_api(client, org):
+    from app.services.accounts import issue_api_token
+
+    post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "answer_wanted": "1"})
+    post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "answer_wanted": "1"})
+    late, on_time = db.session.scalars(select(Case).order_by(Case.id)).all()
+    now = datetime.now(UTC)
+    on_time.answered_at, on_time.status, on_time.answer_rating = now, "answered", 4
+    late.due_at = now - timedelta(days=1)
+    from tests.admin.conftest import make_user
+
+    leader = make_user("leader@example.org", "leader", org.agency)
+    token = issue_api_token(leader, org.admin)
+    db.session.commit()
+    assert client.get("/api/v1/cases").status_code == 401
+    body = client.get("/api/v1/cases", headers={"Authorization": f"Bearer {token}"}).get_json()
+    [row] = body["agencies"]
+    figures = (row["agency"], row["opened"], row["answered"], row["on_time"], row["overdue"])
+    assert figures == ("T01", 2, 1, 1, 1)
+    assert row["on_time_rate"] == 50.0 and row["answer_satisfaction"] == 4 and row["median_days"] == 0.0
+    bad = client.get("/api/v1/cases?from=2026-13-01", headers={"Authorization": f"Bearer {token}"})
+    assert bad.status_code == 400
