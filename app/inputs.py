@@ -57,14 +57,22 @@ def control_character(text: str, multiline: bool = True) -> str | None:
     return found.group() if found else None
 
 
-def refuse_control_characters(text: str, source: str) -> str:
-    """The text of a file, or ValueError naming the line of its first control character."""
+def first_control_character(text: str) -> tuple[int, str] | None:
+    """The line number (from 1) and the code point (e.g. "0000") of the text's first control character
+    other than tab, newline and CR, or None."""
     found = _CONTROL_IN_LINES.search(text)
     if found is None:
+        return None
+    return text.count("\n", 0, found.start()) + 1, f"{ord(found.group()):04X}"
+
+
+def refuse_control_characters(text: str, source: str) -> str:
+    """The text of a file, or ValueError naming the line of its first control character."""
+    found = first_control_character(text)
+    if found is None:
         return text
-    line = text.count("\n", 0, found.start()) + 1
-    # Worded like the importers' other findings (app.services.exchange.ImportReport), which are English.
-    raise ValueError(f"{source}: line {line} holds a control character (U+{ord(found.group()):04X}), "
+    # English, like the command line's other import errors.
+    raise ValueError(f"{source}: line {found[0]} holds a control character (U+{found[1]}), "
                      "which is not allowed in an imported file")
 
 

@@ -8,7 +8,7 @@ from flask import render_template
 from werkzeug.datastructures import FileStorage
 
 from app.extensions import db
-from app.inputs import refuse_control_characters
+from app.inputs import first_control_character
 from app.services.exchange import ImportReport, Problem, problem_of, translated
 
 
@@ -22,11 +22,13 @@ def text_stream(upload: FileStorage) -> io.StringIO:
         text = upload.read().decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise UploadError(Problem("the file is not UTF-8 text", source=upload.filename)) from exc
-    try:
-        # Where an imported file's text enters: no NUL or other control character reaches a cell.
-        return io.StringIO(refuse_control_characters(text, upload.filename or "upload"), newline="")
-    except ValueError as exc:
-        raise UploadError(str(exc)) from exc
+    # Where an imported file's text enters: no NUL or other control character reaches a cell.
+    found = first_control_character(text)
+    if found is not None:
+        raise UploadError(Problem("line %(line)s holds a control character (U+%(code)s), which is not "
+                                  "allowed in an imported file", source=upload.filename or "upload",
+                                  line=found[0], code=found[1]))
+    return io.StringIO(text, newline="")
 
 
 def finish_import(report: ImportReport, title: str, back: str):

@@ -110,8 +110,11 @@ def test_an_uploaded_csv_with_a_nul_is_refused_with_its_line(client, tree):
                      "agencies.csv")}
     reply = client.post("/admin/agencies/import?lang=en", data=data, content_type="multipart/form-data")
     assert reply.status_code == 422
-    assert "agencies.csv: line 2" in reply.get_data(as_text=True)
+    assert "agencies.csv: line 2 holds a control character (U+0000)" in reply.get_data(as_text=True)
     assert row_counts() == before
+    data["file"] = (io.BytesIO(b"code,level,name_vi,name_en,parent\nQ9,province,A\x01,B,\n"), "agencies.csv")
+    vietnamese = client.post("/admin/agencies/import?lang=vi", data=data, content_type="multipart/form-data")
+    assert "agencies.csv: dòng 2 có ký tự điều khiển (U+0001)" in vietnamese.get_data(as_text=True)
 
 
 def test_the_api_answers_json_for_a_nul(client):
@@ -204,3 +207,12 @@ def test_citizen_posts_work_on_a_uri_form_sqlite_url_and_a_read_only_one_is_a_50
         assert db.session.scalar(select(func.count()).select_from(Response)) == 1
         db.session.remove()
         db.engine.dispose()
+
+
+def test_the_cli_import_refuses_a_file_with_a_control_character(runner, tmp_path):
+    bad = tmp_path / "responses.csv"
+    bad.write_text("response_id,agency\nr1,T\x0001\n", encoding="utf-8")
+    result = runner.invoke(args=["responses", "import", str(bad)])
+    assert result.exit_code == 1
+    assert "responses.csv: line 2 holds a control character (U+0000)" in result.output
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 0
