@@ -56,7 +56,7 @@ class _Row:
 class _Checker:
     """Checks rows (as text maps) against the organisation and the actor's scope."""
 
-    def __init__(self, actor: User, report: ImportReport, where):
+    def __init__(self, actor: User | None, report: ImportReport, where):
         self.report, self.where = report, where
         self.agencies = dict(db.session.execute(select(Agency.code, Agency.id)).all())
         self.counters = {
@@ -64,7 +64,7 @@ class _Checker:
             for code, sp_id, agency_id in db.session.execute(
                 select(ServicePoint.code, ServicePoint.id, ServicePoint.agency_id))
         }
-        self.visible = visible_agency_ids(actor)
+        self.visible = visible_agency_ids(actor) if actor is not None else None  # None: the command line
         self.seen: set[tuple[int, int | None, date]] = set()
 
     def error(self, position, field: str, message: str | Problem, **params) -> None:
@@ -131,7 +131,7 @@ def _store(rows: list[_Row]) -> None:
     db.session.flush()
 
 
-def _import(items: Iterable[tuple[object, dict]], actor: User, source: str, where) -> ImportReport:
+def _import(items: Iterable[tuple[object, dict]], actor: User | None, source: str, where) -> ImportReport:
     report = ImportReport()
     checker = _Checker(actor, report, where)
     rows = []
@@ -147,7 +147,7 @@ def _import(items: Iterable[tuple[object, dict]], actor: User, source: str, wher
     return report
 
 
-def import_volumes_csv(stream: io.TextIOBase, source: str, actor: User) -> ImportReport:
+def import_volumes_csv(stream: io.TextIOBase, source: str, actor: User | None) -> ImportReport:
     """CSV with columns agency, service_point (optional), month (YYYY-MM), dossiers. All or nothing."""
     reader = csv.reader(stream)
     header = [name.strip() for name in next(reader, [])]
@@ -188,3 +188,99 @@ def list_volumes(user: User, limit: int = 500) -> list[DossierVolume]:
     if visible is not None:
         query = query.where(DossierVolume.agency_id.in_(visible))
     return list(db.session.scalars(query))
+
+
+# ---------------------------------------------------------------- the monthly grid and the CSV export
+
+
+@dataclass
+class GridRow:
+    """One line of the grid: the agency's total (counter None) or one of its counters."""
+
+    counter: ServicePoint | None
+    key: str  # "a" for the agency's total, else the counter id: the cells' form names are v-KEY-MONTH
+
+
+@dataclass
+class VolumeGrid:
+    """An agency's dossier figures for the twelve months of a year, as text per cell."""
+
+    agency: Agency
+    year: int
+    rows: list[GridRow]
+    cells: dict[tuple[str, int], str]  # (row key, month 1-12) -> the figure, or what was typed
+    errors: dict[tuple[str, int], Problem]
+
+
+def _stored(agency_id: int, year: int) -> dict[tuple[int | None, int], DossierVolume]:
+    query = select(DossierVolume).where(DossierVolume.agency_id == agency_id,
+                                        DossierVolume.month >= date(year, 1, 1),
+                                        DossierVolume.month <= date(year, 12, 1))
+    return {(v.service_point_id, v.month.month): v for v in db.session.scalars(query)}
+
+
+def volume_grid(agency: Agency, year: int) -> VolumeGrid:
+    """The grid of an agency's year: its total and each of its counters (active, or with figures)."""
+    stored = _stored(agency.id, year)
+    with_figures = {counter_id for counter_id, _month in stored if counter_id is not None}
+    counters = db.session.scalars(select(ServicePoint).where(ServicePoint.agency_id == agency.id)
+                                  .order_by(ServicePoint.code)).all()
+    rows = [GridRow(None, "a")] + [GridRow(c, str(c.id)) for c in counters
+                                   if c.active or c.id in with_figures]
+    cells = {("a" if counter_id is None else str(counter_id), month): str(v.dossiers)
+             for (counter_id, month), v in stored.items()}
+    return VolumeGrid(agency, year, rows, cells, {})
+
+
+def save_volume_grid(grid: VolumeGrid, typed: dict[tuple[str, int], str], actor: User | None) -> int:
+    """Store every valid cell the form sent (an emptied cell removes its figure); mark the bad ones.
+
+    A negative, non-numeric or too large value is kept as typed in `grid.cells` with its error in
+    `grid.errors` and stores nothing for that cell; the other cells are stored. Returns how many
+    figures changed. The caller commits.
+    """
+    stored = _stored(grid.agency.id, grid.year)
+    counters = {row.key: row.counter.id if row.counter else None for row in grid.rows}
+    changed = 0
+    for (key, month), raw in typed.items():
+        if key not in counters or not 1 <= month <= 12:
+            continue
+        text = raw.strip().replace(" ", "").replace("\u00a0", "")
+        existing = stored.get((counters[key], month))
+        grid.cells[(key, month)] = raw.strip()
+        if text == "":
+            if existing is not None:
+                db.session.delete(existing)
+                changed += 1
+            continue
+        try:
+            dossiers = parse_dossiers(text)
+        except ValueError as exc:
+            grid.errors[(key, month)] = problem_of(exc)
+            continue
+        grid.cells[(key, month)] = str(dossiers)
+        if existing is None:
+            db.session.add(DossierVolume(agency_id=grid.agency.id, service_point_id=counters[key],
+                                         month=date(grid.year, month, 1), dossiers=dossiers))
+            changed += 1
+        elif existing.dossiers != dossiers:
+            existing.dossiers = dossiers
+            changed += 1
+    db.session.flush()
+    if changed:
+        record_event(actor, "volumes.grid", grid.agency.code, year=grid.year, changed=changed,
+                     refused=len(grid.errors))
+    return changed
+
+
+def export_volumes_rows(agency_ids: set[int] | None = None) -> Iterable[list[str]]:
+    """The CSV rows (header first) of every stored figure, in the import's own columns."""
+    yield list(COLUMNS)
+    query = (select(DossierVolume)
+             .options(joinedload(DossierVolume.agency), joinedload(DossierVolume.service_point))
+             .order_by(DossierVolume.month, DossierVolume.agency_id, DossierVolume.service_point_id))
+    if agency_ids is not None:
+        query = query.where(DossierVolume.agency_id.in_(agency_ids))
+    for volume in db.session.scalars(query):
+        yield [volume.agency.code, volume.service_point.code if volume.service_point else "",
+               volume.month.strftime("%Y-%m"), str(volume.dossiers)]
