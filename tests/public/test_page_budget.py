@@ -39,3 +39,27 @@ def test_css_loads_no_remote_files_or_fonts(client, org):
         css = response.get_data(as_text=True)
         response.close()
         assert "url(" not in css and "@import" not in css and "@font-face" not in css
+
+
+COMPRESSED_BUDGET = 30 * 1024  # bytes transferred (issue 16): the page and its files, compressed
+
+
+@pytest.mark.parametrize("counter", ["short", "full"])
+@pytest.mark.parametrize("prefix", ["/s/", "/k/"])
+def test_form_page_is_at_most_30_kb_transferred_compressed(client, org, counter, prefix):
+    gzip = {"Accept-Encoding": "gzip"}
+    page = client.get(f"{prefix}{getattr(org, counter).qr_token}?lang=en", headers=gzip)
+    assert page.status_code == 200 and page.headers.get("Content-Encoding") == "gzip"
+    total = len(page.data)
+    for asset in ASSET.findall(_gunzip(page.data)):
+        response = client.get(asset, headers=gzip)
+        assert response.status_code == 200, asset
+        total += len(response.data)
+        response.close()
+    assert total <= COMPRESSED_BUDGET, f"{total} bytes"
+
+
+def _gunzip(data: bytes) -> str:
+    import gzip
+
+    return gzip.decompress(data).decode()
