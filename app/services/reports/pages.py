@@ -102,6 +102,7 @@ class Overview:
     trend: list[dict] = field(default_factory=list)
     responses: int = 0
     verified: int = 0
+    assisted: int = 0  # helped by an officer to fill the form in (issue 16)
     coverage: coverage.Coverage | None = None
     note: str | None = None
     incomplete: bool = False
@@ -119,6 +120,11 @@ class Overview:
     def verified_share(self) -> float | None:
         """Verified responses in percent."""
         return 100.0 * self.verified / self.responses if self.responses else None
+
+    @property
+    def assisted_share(self) -> float | None:
+        """Responses an officer helped to fill in, in percent (staff help may bias ratings)."""
+        return 100.0 * self.assisted / self.responses if self.responses else None
 
     @property
     def response_rate(self) -> float | None:
@@ -161,6 +167,7 @@ def build_overview(root: int, filters: rs.ReportFilters) -> Overview:
     out.change, out.note = change, note
     out.trend = build_trend(scope)
     out.responses, out.verified = response_counts(scope)
+    out.assisted = assisted_count(scope)
     out.coverage = scope_coverage(scope)
     out.incomplete = end >= current_month()
     return out
@@ -252,6 +259,18 @@ def response_counts(scope: Scope) -> tuple[int, int]:
         return int(row[0]), int(row[1])
 
     return rs.cached("counts", (scope.root, scope.filters, scope.start, scope.end), compute, scope.key)
+
+
+def assisted_count(scope: Scope) -> int:
+    """Responses of the scope and period under the filters that an officer helped to fill in (issue 16)."""
+
+    def compute():
+        return int(db.session.scalar(
+            select(func.count()).where(
+                Response.assisted.is_(True), Response.agency_id.in_(sorted(scope.ids)),
+                Response.version_id.in_(scope.version_ids), _period_clause(scope), *scope.filters.where())))
+
+    return rs.cached("assisted", (scope.root, scope.filters, scope.start, scope.end), compute, scope.key)
 
 
 # ---------------------------------------------------------------- ranking and heat map
