@@ -11,4 +11,4 @@ bp = Blueprint("reports", __name__)
 
 import app.reports.exports  # noqa: E402,F401  (issue 6: dashboards and exports; imports dashboard)
 import app.reports.questions  # noqa: E402,F401  (issue 15: every question, the PDF report)
-from app.reports import labels, views  # noqa: E402,F401  (routes and template helpers attach to bp)
+from app.reports import cases, labels, views  # noqa: E402,F401  (routes and template helpers attach to bp)
