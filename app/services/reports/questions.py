@@ -61,25 +61,47 @@ def statistics(questionnaire) -> list[Statistic]:
     return out
 
 
-def _indicators(stat: Statistic, questionnaire, slots: dict[str, int]):
-    """(y, x) as SQL 0/1 expressions: chose the answer, answered the question."""
+def _indicators(stat: Statistic, questionnaire, row):
+    """(y, x) as SQL 0/1 expressions on the inner query's columns: chose the answer, answered the question."""
     one = literal(1)
     if stat.kind == "likert":
-        rating = getattr(Response, slot_column(slots[stat.code]))
+        rating = row.c[f"q_{stat.code}"]
         scale = questionnaire.scale
         satisfied = _is_satisfied(rating, sorted(scale.satisfied), scale.points)
         return (case((satisfied, 1), else_=0), case((rating.is_not(None), 1), else_=0))
     if stat.kind == "channel":
-        return case((Response.channel == stat.value, 1), else_=0), one
+        return case((row.c.channel == stat.value, 1), else_=0), one
     if stat.kind == "verified":
-        return cast(Response.verified, Integer), one
-    text = Response.answers[stat.code].as_string()
+        return cast(row.c.verified, Integer), one
+    text = row.c[f"q_{stat.code}"]
     answered = and_(text.is_not(None), text != "", text != "[]")
     if stat.kind == "single":
         chosen = text == stat.value
     else:  # a JSON list of option values: the quoted value inside it
         chosen = text.contains(f'"{stat.value}"', autoescape=True)
     return case((and_(answered, chosen), 1), else_=0), case((answered, 1), else_=0)
+
+
+def _rows(version, questionnaire, filters: rs.ReportFilters, stats: list[Statistic]):
+    """One row per response: its keys, weight and each question's answer (a JSON answer read once)."""
+    slots = rating_slots(questionnaire)
+    domain = filters.domain()
+    columns = [Response.agency_id.label("agency"), _month().label("month"),
+               func.coalesce(Response.stratum, "-").label("stratum"),
+               func.coalesce(Response.psu, "#" + cast(Response.id, String)).label("psu"),
+               (case((and_(*domain), 1), else_=0) if domain else literal(1)).label("inside"),
+               (func.coalesce(Response.weight, 1.0) if filters.weighting != "unweighted"
+                else literal(1.0)).label("weight"),
+               Response.channel.label("channel"), Response.verified.label("verified")]
+    for code in dict.fromkeys(s.code for s in stats if s.kind in ("likert", *CHOICE_TYPES)):
+        kind = next(s.kind for s in stats if s.code == code)
+        value = (getattr(Response, slot_column(slots[code])) if kind == "likert"
+                 else Response.answers[code].as_string())
+        columns.append(value.label(f"q_{code}"))
+    # OFFSET 0 keeps the databases from merging this query into the sums, which would copy each
+    # JSON read into every option's sums (PostgreSQL parsed a response's answers 30 times, 10x slower).
+    return (select(*columns).where(Response.version_id == version.id, *filters.cleaning())
+            .offset(0).subquery())
 
 
 def _month():
@@ -105,24 +127,21 @@ class ShareTable:
 
 
 def share_table(version, questionnaire, filters: rs.ReportFilters) -> ShareTable:
-    """One GROUP BY over the version's responses (after the cleaning) with the domain as a column."""
+    """One GROUP BY over the version's responses (after the cleaning) with the domain as a column.
+
+    The inner query reads each question's JSON answer once per response; the sums test its text.
+    """
     stats = statistics(questionnaire)
-    slots = rating_slots(questionnaire)
-    weight = func.coalesce(Response.weight, 1.0) if filters.weighting != "unweighted" else literal(1.0)
-    domain = filters.domain()
-    inside = case((and_(*domain), 1), else_=0) if domain else literal(1)
-    keys = [Response.agency_id, _month(), func.coalesce(Response.stratum, "-"),
-            func.coalesce(Response.psu, "#" + cast(Response.id, String)), inside]
+    row = _rows(version, questionnaire, filters, stats)
+    keys = [row.c.agency, row.c.month, row.c.stratum, row.c.psu, row.c.inside]
     measures = []
     for stat in stats:
-        y, x = _indicators(stat, questionnaire, slots)
-        measures += [func.sum(weight * y), func.sum(weight * x), func.sum(x)]
-    rows = db.session.execute(
-        select(*keys, *measures).where(Response.version_id == version.id, *filters.cleaning())
-        .group_by(*keys)).all()
+        y, x = _indicators(stat, questionnaire, row)
+        measures += [func.sum(row.c.weight * y), func.sum(row.c.weight * x), func.sum(x)]
+    rows = db.session.execute(select(*keys, *measures).group_by(*keys)).all()
     k = len(stats)
-    values = np.array([row[5:] for row in rows], dtype=float).reshape(len(rows), 3 * k)
-    column = [np.array([row[i] for row in rows], dtype=object) for i in range(5)]
+    values = np.array([r[5:] for r in rows], dtype=float).reshape(len(rows), 3 * k)
+    column = [np.array([r[i] for r in rows], dtype=object) for i in range(5)]
     return ShareTable(column[0].astype(np.int64) if rows else np.empty(0, np.int64), column[1],
                       column[2].astype(str), column[3].astype(str), column[4].astype(int) == 1,
                       values[:, 0::3], values[:, 1::3], values[:, 2::3], tuple(stats))
