@@ -112,7 +112,7 @@ def comments_page(scope: Scope, low_only: bool = False, page: int = 1,
     columns = sorted({column for plan in plans for _, column in plan.ratings})
     rows = db.session.execute(
         select(Response.version_id, Response.submitted_at, Response.agency_id, Response.channel,
-               Response.answers, *(getattr(Response, c).label(c) for c in columns))
+               Response.answers, Response.uid, *(getattr(Response, c).label(c) for c in columns))
         .where(*where)
         .order_by(Response.submitted_at.desc(), Response.id.desc())
         .offset((page - 1) * per_page).limit(per_page)
@@ -126,4 +126,4 @@ def _comment(row, plan: _Plan) -> Comment:
     texts = (str(answers.get(code) or "").strip(BLANK) for code in plan.texts)
     ratings = {code: row[column] for code, column in plan.ratings if row[column] is not None}
     return Comment(row["submitted_at"], row["agency_id"], row["channel"], " / ".join(t for t in texts if t),
-                   ratings)
+                   ratings, row["uid"])

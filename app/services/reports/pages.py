@@ -469,6 +469,8 @@ class Comment:
     channel: str
     text: str
     ratings: dict[str, int]
+    # The response's public id: an officer may turn the comment into a case (issue 18).
+    uid: str | None = None
 
     @property
     def lowest(self) -> int | None:

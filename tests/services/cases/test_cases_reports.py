@@ -41,3 +41,38 @@ def test_overview_pdf_and_scoreboard_show_the_cases(app, client, province, as_us
     app.config["PUBLIC_SCOREBOARD"] = True
     board = client.get("/reports/scoreboard?lang=en").get_data(as_text=True)
     assert 'id="cases-on-time"' in board and "33.3 %" in board
+
+
+def test_a_manager_turns_a_comment_into_a_case(app, client, province):  # noqa: F811
+    from sqlalchemy import select
+
+    from app.models import AuditEvent
+    from tests.admin.conftest import login_as, make_user
+
+    manager = make_user("manager@example.org", "manager", province.district)
+    db.session.commit()
+    login_as(client, manager)
+    page = client.get(f"/reports/comments?agency={province.district.id}&lang=en").get_data(as_text=True)
+    assert 'class="inline case-from-comment"' in page and "Open a case" in page
+    uid = page.split('name="response" value="', 1)[1].split('"', 1)[0]
+    opened = client.post("/admin/cases/open", data={"response": uid})
+    assert opened.status_code == 302
+    case = db.session.scalar(select(Case))
+    from app.services.registry.scope import subtree_ids
+
+    assert case.source == "comment" and case.summary and case.agency_id in subtree_ids(province.district.id)
+    assert opened.headers["Location"].endswith(f"/admin/cases/{case.id}")
+    assert db.session.scalar(select(AuditEvent.actor).where(AuditEvent.action == "case.open")) == \
+        "manager@example.org"
+    again = client.post("/admin/cases/open", data={"response": uid})
+    assert again.status_code == 302 and db.session.scalar(select(func_count())) == 1
+    # A leader reads reports but handles no cases: no button.
+    login_as(client, province.users["district"])
+    page = client.get(f"/reports/comments?agency={province.district.id}&lang=en").get_data(as_text=True)
+    assert "case-from-comment" not in page
+
+
+def func_count():
+    from sqlalchemy import func
+
+    return func.count(Case.id)
