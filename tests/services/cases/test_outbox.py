@@ -54,6 +54,7 @@ def smtp(app):
     yield box
     if started:
         controller.stop()
+    controller.loop.close()  # its self-pipe would otherwise be found unclosed in a later test
 
 
 class Receiver(BaseHTTPRequestHandler):
@@ -176,3 +177,49 @@ def test_overdue_cases_are_told_once(client, org, smtp):
     assert queue_overdue(later) == 0
     subjects = [m.subject for m in _messages()]
     assert len(subjects) == 2 and "quá hạn" in subjects[1]
+
+
+def test_flask_outbox_run_once_sends_through_smtp(app, client, org, smtp):
+    smtp.start()
+    post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "answer_wanted": "1"})
+    result = app.test_cli_runner().invoke(args=["outbox", "run", "--once"])
+    assert result.exit_code == 0, result.output
+    assert "sent=1" in result.output
+    assert len(smtp.messages) == 1
+    again = app.test_cli_runner().invoke(args=["outbox", "run", "--once"])
+    assert again.exit_code == 0 and again.output == "" and len(smtp.messages) == 1
+
+
+def test_a_rated_receipt_leads_to_its_case(client, org):
+    from app.services.collect.receipts import issue_receipt_code
+
+    url = "/r/" + issue_receipt_code(org.short, "HS-2026/0042")
+    page = post_form(client, url, {**HAPPY, "answer_wanted": "1", "answer_email": "dan@example.vn"})
+    assert page.status_code == 303
+    case = db.session.scalar(select(Case))
+    assert case.code in client.get(page.headers["Location"]).get_data(as_text=True)
+    again = client.get(url)
+    assert again.status_code == 409 and f"/c/{case.code}" in again.get_data(as_text=True)
+
+
+def test_the_agency_webhook_form(client, org, login):
+    login(org.admin)
+    url = f"/admin/agencies/{org.agency.id}/webhook"
+    assert client.get(url).status_code == 200
+    bad = client.post(url, data={"url": "ftp://x", "secret": SECRET})
+    assert bad.status_code == 422 and "https://" in bad.get_data(as_text=True)
+    short = client.post(url, data={"url": "https://one-stop.example.vn/hook", "secret": "short"})
+    assert short.status_code == 422
+    saved = client.post(url, data={"url": "https://one-stop.example.vn/hook", "secret": SECRET})
+    assert saved.status_code == 302
+    from app.services.cases import agency_webhook
+
+    assert agency_webhook(org.agency.id).secret == SECRET
+    # A new address keeps the secret when none is typed; an empty address removes the webhook.
+    client.post(url, data={"url": "https://one-stop.example.vn/v2", "secret": ""})
+    hook = agency_webhook(org.agency.id)
+    assert hook.url.endswith("/v2") and hook.secret == SECRET
+    client.post(url, data={"url": "", "secret": ""})
+    assert agency_webhook(org.agency.id) is None
+    login(org.handler)
+    assert client.get(url).status_code == 403
