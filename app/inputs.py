@@ -38,6 +38,7 @@ MAX_PAGE = 1_000_000
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _CONTROL_IN_LINES = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 _INTEGER = re.compile(r"[+-]?[0-9]{1,40}")
+_DIGITS = re.compile(r"[0-9]{1,40}")
 # The JSON APIs: the only paths whose views read a JSON body.
 JSON_PATHS = ("/api/", "/admin/api/")
 
@@ -130,6 +131,20 @@ class IdConverter(IntegerConverter):
 
     def __init__(self, url_map, **kwargs) -> None:
         super().__init__(url_map, min=1, max=MAX_ID)
+
+
+def whole_number(text: str | None, low: int = 0, high: int = MAX_ID) -> int | None:
+    """The ASCII whole number the text is, when it lies in low … high; else None. No request needed:
+    services use it too. (`str.isdigit()` is no guard: "²" passes it and int("²") raises.)"""
+    if not isinstance(text, str) or not _DIGITS.fullmatch(text):
+        return None
+    value = int(text)
+    return value if low <= value <= high else None
+
+
+def id_number(text: str | None) -> int | None:
+    """A database id (1 … 2**31 - 1) from a form or an address, or None: no row has any other."""
+    return whole_number(text, 1, MAX_ID)
 
 
 def parse_id(text: str | None) -> int | None:

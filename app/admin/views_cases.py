@@ -11,7 +11,7 @@ from app.admin import bp
 from app.admin.forms import ActionForm
 from app.admin.views_qr import local_time
 from app.extensions import db
-from app.inputs import form_id, query_id
+from app.inputs import form_id, id_number, query_id
 from app.models import Agency, OutboxMessage, User
 from app.models.base import utcnow
 from app.services.cases import (
@@ -79,7 +79,7 @@ def cases_bulk_assign():
     """Assign the ticked cases to one handler."""
     _checked()
     assignee = db.session.get(User, form_id("assignee") or 0)
-    ids = [int(v) for v in request.form.getlist("case") if v.isdigit() and len(v) < 10]
+    ids = [n for n in map(id_number, request.form.getlist("case")) if n is not None]
     if assignee is None or not ids:
         flash(_("Tick at least one case and choose who handles them."), "error")
         return redirect(url_for("admin.cases"))

@@ -13,6 +13,7 @@ from app.admin import bp
 from app.admin.forms import ActionForm, UploadForm
 from app.admin.uploads import run_import
 from app.extensions import csrf, db
+from app.inputs import whole_number
 from app.models import Agency
 from app.services.exchange import translated
 from app.services.registry import (
@@ -58,8 +59,9 @@ def _typed_cells() -> dict[tuple[str, int], str]:
     typed = {}
     for name, value in request.form.items():
         parts = name.split("-")
-        if len(parts) == 3 and parts[0] == "v" and parts[2].isdigit() and len(parts[2]) <= 2:
-            typed[(parts[1], int(parts[2]))] = value[:32]
+        month = whole_number(parts[2], 1, 12) if len(parts) == 3 and parts[0] == "v" else None
+        if month is not None:
+            typed[(parts[1], month)] = value[:32]
     return typed
 
 

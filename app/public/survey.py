@@ -10,7 +10,9 @@ from flask_babel import gettext as _
 from markupsafe import escape
 
 from analysis.questionnaire import Questionnaire
+from app.inputs import whole_number
 from app.public.cases import read_answer_request
+from app.public.citizen import ASSISTED, form_extras
 from app.services.collect import (
     ClientHistory,
     ClientVisit,
@@ -26,7 +28,6 @@ from app.services.collect import (
     shown_version,
     submission_time,
 )
-from app.public.citizen import ASSISTED, form_extras
 from app.web.survey_form import HONEYPOT, error_message, read_answers, survey_sections
 
 # Long forms get a progress bar; the short form fits on one or two screens.
@@ -101,10 +102,8 @@ def _action(context: SurveyContext) -> str:
 
 def _answered_at() -> datetime | None:
     """When a kiosk queued the answers (milliseconds since 1970, set by its script)."""
-    text = request.form.get("answered_at", "")
-    if not text.isdigit() or len(text) > 15:
-        return None
-    return datetime.fromtimestamp(int(text) / 1000, UTC)
+    millis = whole_number(request.form.get("answered_at", ""), 0, 10**15)
+    return None if millis is None else datetime.fromtimestamp(millis / 1000, UTC)
 
 
 def posting_visit(channel: str) -> ClientVisit:

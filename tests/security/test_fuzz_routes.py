@@ -6,7 +6,7 @@ may log a traceback or an error.
 The requests go through the Flask test client to the real database (SQLite, or PostgreSQL with
 TEST_DATABASE_URL) holding a small agency tree, one account per role, the citizen-flow counters and a
 few stored responses. Deterministic (derandomized hypothesis) and bounded: FUZZ_EXAMPLES examples per
-role (default 300; 5 roles). Every failure is collected rather than stopping at the first, and the
+role (default 200; 5 roles). Every failure is collected rather than stopping at the first, and the
 counts are printed: `fuzz over N routes (db): R requests, F answered 500, T tracebacks logged`.
 """
 
@@ -29,7 +29,7 @@ from app.services.accounts.users import issue_api_token
 from tests.admin.conftest import login_as
 from tests.public.conftest import SHORT_ANSWERS, build_org, open_form
 
-EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
+EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "200"))
 ROLES = ["anonymous", "administrator", "designer", "manager", "leader"]
 HUGE = ["2147483647", "2147483648", "-2147483649", "9223372036854775807", "9223372036854775808",
         "-9223372036854775809", str(10**30), "-1", "0", "1e309", "NaN", "-0", "1.5", "0x10", "१२"]

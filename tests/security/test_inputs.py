@@ -216,3 +216,24 @@ def test_the_cli_import_refuses_a_file_with_a_control_character(runner, tmp_path
     assert result.exit_code == 1
     assert "responses.csv: line 2 holds a control character (U+0000)" in result.output
     assert db.session.scalar(select(func.count()).select_from(Response)) == 0
+
+
+@pytest.mark.parametrize("field", ["service", "version_id", "answered_at"])
+@pytest.mark.parametrize("value", [str(MAX_ID + 1), "999999999999", "²", "१२", "-1"])
+def test_numbers_a_citizen_form_carries_are_checked_before_any_query(client, org, field, value):
+    for path in (f"/s/{org.full.qr_token}", f"/k/{org.full.qr_token}"):
+        fields = open_form(client, path)
+        reply = client.post(path, data={**fields, **SHORT_ANSWERS, field: value})
+        # A service no counter offers is a form error, a version no form showed an outdated form, a
+        # kiosk time nobody can believe is ignored: never a 500.
+        assert reply.status_code in (303, 422), (path, field, value, reply.status_code)
+    assert db.session.scalar(select(func.count()).select_from(Response)) <= 2
+
+
+@pytest.mark.parametrize("text", ["²", "１", "0" * 50, str(MAX_ID + 1), "-3", " 4", "4\n"])
+def test_whole_numbers_are_ascii_digits_in_range(text):
+    from app.inputs import id_number, whole_number
+
+    assert id_number(text) is None
+    assert whole_number(text, 0, MAX_ID) is None or text == "0" * 50
+    assert whole_number("12", 1, 12) == 12 and whole_number("13", 1, 12) is None

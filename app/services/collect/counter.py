@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from sqlalchemy import bindparam, literal, select, true
 
 from app.extensions import db
+from app.inputs import id_number
 from app.models import Agency, Service, ServicePoint
 from app.models.org import service_point_service
 from app.services.collect.abuse import HISTORY_COLUMNS, HISTORY_FROM, ClientHistory, ClientVisit, history_from
@@ -105,8 +106,9 @@ _SERVICES = (
 
 
 def _service_number(value: str) -> int:
-    # Not a number (or absurdly long): no service has it, so the lookup finds none.
-    return int(value) if value.isdigit() and len(value) <= 12 else -1
+    # Not an id (not a number, or beyond the database's integer): no service has it; the lookup finds none.
+    found = id_number(value)
+    return -1 if found is None else found
 
 
 def _counter(row, with_services: bool, **posted) -> Counter:

@@ -22,6 +22,7 @@ from sqlalchemy.exc import IntegrityError
 
 from analysis.questionnaire import Question, Questionnaire, parse_questionnaire
 from app.extensions import db
+from app.inputs import id_number
 from app.models import RATING_SLOTS, QuestionnaireVersion, Response, ServicePoint, slot_column
 from app.models.base import utcnow
 from app.models.org import service_point_service
@@ -113,9 +114,10 @@ def latest_published_version(counter: Counter) -> PublishedVersion | None:
 
 def shown_version(counter: Counter, version_id: str) -> PublishedVersion | None:
     """The exact version a form showed, if it is a published version of the counter's questionnaire."""
-    if not version_id.isdigit() or len(version_id) > 12 or counter.questionnaire_id is None:
+    number = id_number(version_id)
+    if number is None or counter.questionnaire_id is None:
         return None
-    version = published_version(int(version_id))
+    version = published_version(number)
     if version is None or version.questionnaire_id != counter.questionnaire_id:
         return None
     return version
@@ -232,12 +234,13 @@ def _service_id(counter: Counter, value: str) -> tuple[int | None, bool]:
     if counter.services:  # already read (paper entry): no query
         offered = {str(s.id): s.id for s in counter.services}
         return offered.get(value), value in offered
-    if not value.isdigit() or len(value) > 12:
+    number = id_number(value)
+    if number is None:
         return None, False
     offered = db.session.scalar(
         select(service_point_service.c.service_id).where(
             service_point_service.c.service_point_id == counter.id,
-            service_point_service.c.service_id == int(value),
+            service_point_service.c.service_id == number,
         )
     )
     return offered, offered is not None

@@ -9,6 +9,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from app.inputs import whole_number
+
 QUESTION_TYPES = ("likert", "single", "multi", "yesno", "nps", "text", "number")
 LANGS = ("vi", "en")
 MAX_POINTS = 11
@@ -113,13 +115,12 @@ def _question(form: Mapping[str, str], prefix: str, langs: list[str]) -> dict:
 
 
 def _count(form: Mapping[str, str], name: str) -> int:
-    text = form.get(name, "0")
-    return min(int(text), 200) if text.isdigit() else 0
+    return whole_number(form.get(name, "0"), 0, 200) or 0
 
 
 def _scale(form, points, langs: list[str]) -> dict:
     count = points if isinstance(points, int) and 2 <= points <= MAX_POINTS else 0
-    satisfied = sorted(int(x) for x in form.getlist("satisfied") if x.isdigit() and 1 <= int(x) <= count)
+    satisfied = sorted(n for n in (whole_number(x, 1, count) for x in form.getlist("satisfied")) if n)
     return {
         "points": points,
         "labels": {lang: [form.get(f"label_{lang}_{i}", "").strip() for i in range(1, count + 1)]
@@ -172,10 +173,9 @@ def _new_question(code: str) -> dict:
 
 
 def _index(parts: list[str], position: int, items: list) -> int | None:
-    if len(parts) <= position or not parts[position].isdigit():
+    if len(parts) <= position:
         return None
-    index = int(parts[position])
-    return index if index < len(items) else None
+    return whole_number(parts[position], 0, len(items) - 1)
 
 
 def apply_step(definition: dict, step: str) -> dict:
