@@ -6,6 +6,7 @@
 - `reports`: report cells, estimates, the pages' data, charts, comments, exports, the API's data
 - `accounts`: users, roles, tokens, the audit log
 - `exchange`: the responses CSV in and out, paper entry, the demo province
+- `cases`: cases a citizen follows by code, the handlers' inbox, the notifications' outbox
 
 Blueprints import the names a package exports (its `__all__`), never its modules' insides.
 """
