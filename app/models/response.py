@@ -31,6 +31,8 @@ from app.models.base import Base, UTCDateTime, utcnow
 
 RATING_SLOTS = 40
 CHANNELS = ("qr", "kiosk", "paper", "online", "import")
+# Audit actions of a response's review (issue 17): each changes what the reports count.
+REVIEW_ACTIONS = ("response.void", "response.restore", "response.confirm")
 
 
 def slot_column(slot: int) -> str:
@@ -89,6 +91,11 @@ class Response(RatingSlots, Base):
     # Salted hash of the client address: enough to spot bursts, not to identify anyone.
     client_hash: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # Voided by staff (a test entry, a duplicate paper form; issue 17): kept, but out of every report,
+    # report cell and export from that moment; an administrator may restore it.
+    voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
+    voided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
+    void_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     version = relationship("QuestionnaireVersion")
     agency = relationship("Agency")

@@ -23,3 +23,11 @@ CHANNEL_LABELS = {
 def level_label(code: str) -> str:
     """An agency level in words (the code itself when unknown)."""
     return str(LEVEL_LABELS.get(code, code))
+
+
+# Why the citizen path flagged a response as suspicious (app.services.collect.abuse).
+SUSPICION_LABELS = {
+    "honeypot": _l("a hidden field was filled in (likely a robot)"),
+    "burst": _l("many responses from one device in a short time"),
+    "repeat": _l("the same answers again from one device"),
+}

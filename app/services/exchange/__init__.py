@@ -19,6 +19,7 @@ __getattr__, __all__ = lazy_exports(
         "ImportReport": "responses_csv",
         "new_nonce": "paper",
         "Problem": "problems",
+        "review": None,
         "problem_of": "problems",
         "translated": "problems",
         "submit_paper": "paper",

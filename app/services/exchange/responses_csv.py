@@ -114,7 +114,9 @@ def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
     parsed = {v.id: questionnaire_of(v) for v in versions}
     columns = question_columns(parsed.values())
     table = Response.__table__
-    query = select(table).where(table.c.version_id.in_(parsed)).order_by(table.c.id)
+    # A voided response (issue 17) is in no export.
+    query = (select(table).where(table.c.version_id.in_(parsed), table.c.voided_at.is_(None))
+             .order_by(table.c.id))
     if spec.agency:
         root = db.session.scalar(select(Agency).where(Agency.code == spec.agency))
         if root is None:

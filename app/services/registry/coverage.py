@@ -92,7 +92,8 @@ def responses_by_agency_month(agency_ids: Iterable[int]) -> dict[Pair, int]:
     month = local_month(Response.submitted_at)
     rows = db.session.execute(
         select(Response.agency_id, month, func.count())
-        .where(Response.agency_id.in_(sorted(agency_ids))).group_by(Response.agency_id, month)
+        .where(Response.agency_id.in_(sorted(agency_ids)), Response.voided_at.is_(None))
+        .group_by(Response.agency_id, month)
     ).all()
     return {(agency, m): int(n) for agency, m, n in rows}
 

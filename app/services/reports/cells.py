@@ -100,7 +100,10 @@ def _cell_select(version_id: int, questionnaire: Questionnaire, where):
         if members:
             columns.append(element_columns(questionnaire)[element.code])
             measures.append(_answered_any(members))
-    query = select(*keys, *measures).where(Response.version_id == version_id, where).group_by(*keys)
+    # A voided response (issue 17) is in no cell.
+    query = (select(*keys, *measures)
+             .where(Response.version_id == version_id, Response.voided_at.is_(None), where)
+             .group_by(*keys))
     return columns, query
 
 
@@ -197,6 +200,18 @@ def add_responses(version_id: int, where, questionnaire: Questionnaire | None = 
     """Add the responses of a version matching `where` (just inserted, in this transaction)."""
     columns, query = _cell_select(version_id, questionnaire or _questionnaire(version_id), where)
     db.session.execute(_upsert(columns, query))
+
+
+def remove_response(version_id: int, response_id: int) -> None:
+    """Take a response out of its cell, in the caller's transaction, before it is voided (or its
+    cell key changes). Nothing to do while the version's cells are not built: the build leaves
+    voided responses out."""
+    if db.session.get(ReportCellsBuilt, version_id) is None:
+        return
+    columns, query = _cell_select(version_id, _questionnaire(version_id), Response.id == response_id)
+    db.session.execute(_upsert(columns, query, sign=-1))
+    # The response's own cell (a PSU of one, or the last response of a cell) goes, not a zero row.
+    db.session.execute(delete(ReportCell).where(ReportCell.version_id == version_id, ReportCell.n <= 0))
 
 
 def add_uids(uids: Sequence[str]) -> None:

@@ -35,9 +35,10 @@ from analysis.estimate import group_df, linearise
 from analysis.variance import dense_variance
 from analysis.weighting import poststratify
 from app.extensions import db
-from app.models import CHANNELS, Agency, DossierVolume, QuestionnaireVersion, ReportCell, Response
+from app.models import CHANNELS, Agency, AuditEvent, DossierVolume, QuestionnaireVersion, ReportCell, Response
 from app.models import Questionnaire as QuestionnaireRow
 from app.models.org import AGENCY_LEVELS
+from app.models.response import REVIEW_ACTIONS
 from app.services.questionnaires.versions import questionnaire_of
 from app.services.reports import cells as report_cells
 from app.services.reports.aggregates import current_month, psu_totals_table
@@ -168,8 +169,9 @@ class ReportFilters:
         return clauses
 
     def cleaning(self) -> list:
-        """Responses left out of the data altogether: suspicious ones, unless asked for."""
-        return [] if self.include_suspicious else [Response.suspicious.is_(False)]
+        """Responses left out of the data altogether: voided ones, and suspicious ones unless asked for."""
+        voided = [Response.voided_at.is_(None)]
+        return voided if self.include_suspicious else [*voided, Response.suspicious.is_(False)]
 
     def cell_domain(self) -> list:
         """The domain's conditions on report cells (all but the service, which cells do not hold)."""
@@ -234,7 +236,10 @@ def data_version() -> tuple:
     """
     top = db.session.scalar(select(func.max(Response.id)))
     volumes = db.session.execute(select(func.count(), func.max(DossierVolume.updated_at))).one()
-    return (db.engine.url.render_as_string(), top or 0, *map(str, volumes), _GENERATION[0])
+    # A response voided, restored or confirmed (issue 17) is audited: the latest such event (an
+    # indexed read) tells every worker to recompute.
+    reviewed = db.session.scalar(select(func.max(AuditEvent.id)).where(AuditEvent.action.in_(REVIEW_ACTIONS)))
+    return (db.engine.url.render_as_string(), top or 0, reviewed or 0, *map(str, volumes), _GENERATION[0])
 
 
 # Bumped by invalidate(): every cached report is then recomputed.
@@ -416,8 +421,8 @@ def load_design(version: QuestionnaireVersion, filters: ReportFilters, version_k
     memory per data version.
     """
     questionnaire = questionnaire_of(version)
-    # The table depends on the database, its responses (MAX(id)) and the data filters only.
-    key = (*version_key[:2], version.id, filters.data_key(), _GENERATION[0])
+    # The table depends on the database, its responses (MAX(id), the latest review) and the data filters only.
+    key = (*version_key[:3], version.id, filters.data_key(), _GENERATION[0])
 
     def compute() -> Design:
         table = _design_table(version, questionnaire, filters)
