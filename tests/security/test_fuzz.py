@@ -15,7 +15,8 @@ FIELDS = ["csrf_token", "nonce", "version_id", "service", "website", "answered_a
 # Text with the awkward parts: NUL, surrogates are not valid in HTTP, so any other code point.
 TEXT = st.text(st.characters(blacklist_categories=("Cs",)), max_size=40)
 VALUES = st.one_of(TEXT, st.sampled_from(["", "0", "-1", "5", "99999999999999999999", "1e309", "nan",
-                                          "a" * 70, "\x00", "' OR 1=1 --", "<script>", "2025-13-40"]))
+                                          "a" * 70, "\x00", "' OR 1=1 --", "<script>", "2025-13-40",
+                                          "2147483648", "999999999999", "²", "१२", "\x1b"]))
 ANY_VALUE = st.one_of(VALUES, st.lists(VALUES, max_size=3))
 FORMS = st.dictionaries(st.one_of(st.sampled_from(FIELDS), TEXT), ANY_VALUE, max_size=8)
 
@@ -51,7 +52,7 @@ def test_random_answers_on_a_real_form_never_get_a_500(app):
     org = build_org()
     client = app.test_client()
     questions = ["q-E1_1", "q-E2_1", "q-E3_1", "q-E4_1", "q-E5_1", "q-OVERALL", "q-COMMENT", "service",
-                 "answered_at", "website"]
+                 "answered_at", "website", "version_id"]
 
     @settings(max_examples=80, deadline=None, derandomize=True,
               suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
@@ -60,6 +61,7 @@ def test_random_answers_on_a_real_form_never_get_a_500(app):
         path = f"/{'k' if kiosk else 's'}/{org.short.qr_token}"
         fields = open_form(client, path)
         response = client.post(path, data={**fields, **answers})
+        # 400: a control character refused before the form is read (app.inputs).
         assert response.status_code in (303, 400, 422), (path, answers, response.status_code)
 
     check()
