@@ -30,6 +30,11 @@ def _error_list(sections: list[Section], errors: dict[str, str]) -> list[tuple[s
         for q in section.questions:
             if q.code in errors:
                 found.append((f"q-{q.code}", f"{q.number}. {q.text}", errors[q.code]))
+    # The "I want an answer" block comes last on the page (issue 18).
+    for field, anchor, label in (("answer_phone", "answer-phone", _("Phone (optional)")),
+                                 ("answer_email", "answer-email", _("E-mail (optional)"))):
+        if field in errors:
+            found.append((anchor, label, errors[field]))
     return found
 
 

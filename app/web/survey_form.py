@@ -95,6 +95,13 @@ def error_message(code: str, question: QuestionView | None = None) -> str:
         return _("Please answer this question.")
     if code == "too_long":
         return _("This answer is too long; please shorten it.")
+    # The "I want an answer" block's contact fields (issue 18, app/public/cases.py).
+    if code == "phone":
+        return _("This phone number cannot be used. Write it with its digits only, e.g. 0912345678 or "
+                 "+84912345678, or leave it empty.")
+    if code == "email":
+        return _("This e-mail address cannot be used. Please check it (for example name@example.com), or "
+                 "leave it empty.")
     if question is not None and question.type == "number":
         return _("Please enter a number in the allowed range.")
     return _("Please choose one of the answers shown.")

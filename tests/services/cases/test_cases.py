@@ -92,6 +92,8 @@ def test_a_bad_phone_or_email_stores_nothing_and_keeps_the_answers(client, org):
     assert "Số điện thoại này không dùng được" in html and "Địa chỉ e-mail này không dùng được" in html
     assert 'value="12ab"' in html and 'value="me@"' in html and "Cán bộ nhiệt tình" in html
     assert 'name="answer_wanted" value="1" checked' in html
+    # The error summary at the top links to both fields.
+    assert 'href="#answer-phone"' in html and 'href="#answer-email"' in html
     assert _count(Response) == 0 and _count(Case) == 0
     english = post_form(client, url + "?lang=en", {**HAPPY, "answer_email": "x@y"})
     assert "This e-mail address cannot be used" in english.get_data(as_text=True)
