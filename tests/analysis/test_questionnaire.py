@@ -238,7 +238,7 @@ TYPES = "likert, single, multi, yesno, nps, text, number"
 QUESTION_KEYS = "code, type, text, description, required, options, min, max"
 BROKEN_ERRORS = [
     f"{SRC}: extra: unknown key 'extra' (allowed: code, version, title, description, "
-    "languages, scale, elements, questions)",
+    "languages, scale, elements, questions, quick_rating, cases)",
     f"{SRC}: code: invalid code 'Bad Code' (must match [a-z0-9-]+)",
     f"{SRC}: version: expected an integer >= 1, got 0",
     f"{SRC}: title.en: missing translation",
