@@ -91,7 +91,7 @@ def test_scope_indices_match_the_openapi_file(client, token):
     overall = [r for r in body["results"] if r["code"] == "OVERALL"]
     assert len(overall) == 1 and overall[0]["by"] == {"agency": "DEMO"}
     assert overall[0]["ci_low"] < overall[0]["estimate"] < overall[0]["ci_high"]
-    assert body["meta"]["period"] == {"start": "2025-01", "end": "2025-12"}
+    assert body["meta"]["period"] == {"start": "2025-01", "end": "2025-12", "incomplete": False}
 
 
 @pytest.mark.parametrize("query", ["?by=agency", "?by=month&weighting=unweighted",
@@ -139,6 +139,9 @@ def test_authentication_and_scope(client, token, province):  # noqa: F811
     ("?end=9999-12", "end must be"),                     # the month after it is year 10000: was a 500
     ("?start=2025-13", "start must be"),
     ("?end=2025", "end must be"),
+    ("?level=galaxy", "not allowed: level"),  # issue 15: an unknown filter is a 400, not the default
+    ("?weighting=magic&channel=fax", "not allowed: channel, weighting"),
+    ("?measure=x", "not allowed: measure"),
 ])
 def test_values_outside_the_openapi_file_are_refused(client, token, query, message):
     response = _get(client, token["province"], query)
@@ -152,3 +155,25 @@ def test_values_at_the_bounds_are_answered(client, token, query):
     response = _get(client, token["province"], query)
     assert response.status_code == 200
     validate(response.get_json(), _schema("200"))
+
+
+def test_ranks_and_changes_are_the_pages(client, token, province):  # noqa: F811
+    """Issue 15: by=agency carries each unit's rank, rank interval and change of rank and of index."""
+    from app.services.reports import estimates as rs
+    from app.services.reports import pages
+
+    body = _get(client, token["province"], "?by=agency&start=2025-07&end=2025-12").get_json()
+    validate(body, _schema("200"))
+    filters = rs.ReportFilters(start="2025-07", end="2025-12")
+    rows = pages.build_ranking(province.province.id, filters, "vi").rows
+    overall = {r["by"]["agency"]: r for r in body["results"] if r["code"] == "OVERALL"}
+    assert sorted(r["rank"]["rank"] for r in overall.values() if r["rank"]["rank"]) == list(
+        range(1, 1 + sum(1 for r in rows if r["rank"])))
+    for row in rows:
+        got = overall[row["code"]]
+        assert got["rank"] == {"rank": row["rank"], "low": row["rank_low"], "high": row["rank_high"],
+                               "previous": row["previous_rank"], "change": row["rank_change"]}
+        if row["change"] and row["change"]["estimate"] is not None:
+            assert got["change"]["estimate"] == pytest.approx(row["change"]["estimate"], rel=1e-12)
+            assert got["change"]["significant"] == (row["change_significance"] != "same")
+    assert all("rank" not in r for r in body["results"] if r["code"] != "OVERALL")

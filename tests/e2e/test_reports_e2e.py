@@ -5,13 +5,16 @@ from __future__ import annotations
 
 import csv
 import io
-from datetime import date
+from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import Agency
+from app.models import Agency, Response
 from app.services.exchange.demo import build_demo
+from app.services.questionnaires.versions import latest_published, questionnaire_of, rating_slots
+from app.services.reports import cells as report_cells
 from app.services.reports import estimates as rs
 from tests.admin.conftest import PASSWORD, make_user
 from tests.e2e.test_citizen_flow import serious_violations
@@ -149,4 +152,26 @@ def test_reports_are_light_accessible_and_fit_a_phone(app, browser, live_server,
                 return [...document.querySelectorAll('#chart-ranking .ytick text')]
                     .filter(t => t.getBoundingClientRect().left < box.left - 1).length; }""")
             assert cut == 0, f"{cut} ranking labels cut ({lang}, {width}px)"
+
+    # The current month with two responses: not a point of the line, a hollow marker named in the legend.
+    version = latest_published("sipas-2017")
+    ratings = {f"r{slot}": 4 for slot in set(rating_slots(questionnaire_of(version)).values())}
+    for i in range(2):
+        row = Response(uid=f"now-{i}", version_id=version.id, agency_id=province.id, channel="qr",
+                       submitted_at=datetime.now(UTC), answers={}, **ratings)
+        db.session.add(row)
+        db.session.flush()
+        report_cells.add_response(version.id, row.id)
+    db.session.commit()
+    this_month = datetime.now(UTC).astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).strftime("%Y-%m")
+    for lang, words in (("vi", "Ít hơn 30 phiếu"), ("en", "Fewer than 30 responses")):
+        page.set_viewport_size({"width": 360, "height": 800})
+        page.goto(f"{live_server}/reports/overview?lang={lang}&start=2025-01&end={this_month}")
+        page.wait_for_selector("#chart-trend[data-drawn]", timeout=20_000)
+        assert page.locator("#period-incomplete").count() == 1
+        hollow = page.evaluate("document.getElementById('chart-trend').data.filter(t => t.meta === 'small')"
+                               ".map(t => [t.x, t.name, t.marker.symbol])")
+        assert hollow == [[[this_month], hollow[0][1], "circle-open"]] and words in hollow[0][1]
+        assert words in page.inner_text("#chart-trend")  # the legend says why
+        page.screenshot(path=artifacts / f"reports-overview-current-{lang}-360.png", full_page=True)
     context.close()

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Agency, DossierVolume, ReportCell, ReportCellsBuilt, Response
-from app.services.questionnaires.versions import latest_published
+from app.services.questionnaires.versions import latest_published, questionnaire_of, rating_slots
 from app.services.registry import coverage
 from app.services.reports import cells as report_cells
 from app.services.reports import charts, exports, pages
@@ -116,8 +116,11 @@ def test_pair_coverage_values():
 
 
 def _response(version, agency, when: datetime, uid: str, low: bool = False) -> Response:
+    """A response answering every criterion (4), the first one 1 when `low`."""
+    slots = sorted(set(rating_slots(questionnaire_of(version)).values()))
+    ratings = {f"r{slot}": 4 for slot in slots} | {f"r{slots[0]}": 1 if low else 5}
     row = Response(uid=uid, version_id=version.id, agency_id=agency.id, channel="qr", submitted_at=when,
-                   r1=1 if low else 5, r3=4, answers={"COMMENT": f"comment {uid}"} if low else {})
+                   answers={"COMMENT": f"comment {uid}"} if low else {}, **ratings)
     db.session.add(row)
     db.session.flush()
     report_cells.add_response(version.id, row.id)
@@ -207,6 +210,8 @@ def test_current_month_is_marked_incomplete_and_small_months_are_not_points(as_u
     assert line["x"][-1] == this_month and line["y"][-1] is None  # a gap, not a point at 50
     hollow = next(t for t in figure["data"] if t.get("meta") == "small")
     assert list(hollow["x"]) == [this_month] and hollow["marker"]["symbol"] == "circle-open"
+    assert list(hollow["y"]) == [last["estimate"]] and last["estimate"] is not None
+    assert list(hollow["error_y"]["array"]) == [last["ci_high"] - last["estimate"]]
     assert "fewer than 30" in hollow["name"].lower()
     html = as_user("province").get(f"/reports/overview?lang=en&start=2025-01&end={this_month}")
     body = html.get_data(as_text=True)

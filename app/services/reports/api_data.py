@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.services.reports import estimates as rs
 from app.services.reports import pages
+from app.services.reports.aggregates import current_month
 
 BY_CHOICES = ("", "agency", "month")
 
@@ -34,7 +35,7 @@ def api_indices(root: int, filters: rs.ReportFilters, by: str) -> dict:
         "ci_level": 0.95,
         "ci_method": "logit",
         "agency": scope.tree.code[root],
-        "period": {"start": scope.start, "end": scope.end},
+        "period": {"start": scope.start, "end": scope.end, "incomplete": scope.end >= current_month()},
         "weighting": filters.weighting,
         "measure": filters.measure,
         "filters": filters.as_args(),

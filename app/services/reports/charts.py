@@ -58,17 +58,21 @@ def trend_figure(points: list[dict], _: Callable[[str], str], current: str | Non
             marker={"size": 1, "color": "#0969da"}, hoverinfo="skip", name="95% " + _("interval"),
             error_y={"type": "data", "array": plus, "arrayminus": minus, "color": "rgba(9,105,218,0.5)"}))
     _apart(fig, [p for p in points if p["suppressed"]], "small", "circle-open", "#57606a",
-           _("Fewer than %(n)s responses or imprecise: not a point of the trend") % {"n": min_n})
+           wrap(_("Fewer than %(n)s responses or imprecise: not a point of the trend") % {"n": min_n}, 36))
     _apart(fig, [p for p in points if p["month"] == current and not p["suppressed"]], "current",
-           "diamond-open", "#0969da", _("Current month, not complete"))
+           "diamond-open", "#0969da", wrap(_("Current month, not complete"), 36))
     for p in points:
         if p["break"]:
             fig.add_vline(x=p["month"], line_dash="dash", line_color="#cf222e")
             fig.add_annotation(x=p["month"], y=1, yref="paper", text=_("New questionnaire version"),
                                showarrow=False, font={"color": "#cf222e"})
     fig.update_yaxes(title_text=_("Index (%)"), range=[0, 100])
-    fig.update_xaxes(type="category", categoryorder="array",
-                     categoryarray=sorted({p["month"] for p in points}))
+    months = sorted({p["month"] for p in points})
+    # Short horizontal ticks that fit a phone: the month, and the year under the first month of each year.
+    ticks = [m[5:] + (f"<br>{m[:4]}" if i == 0 or m[:4] != months[i - 1][:4] else "")
+             for i, m in enumerate(months)]
+    fig.update_xaxes(type="category", categoryorder="array", categoryarray=months, tickmode="array",
+                     tickvals=months, ticktext=ticks, tickangle=0)
     fig.update_layout(legend={"orientation": "h", "y": -0.25})
     return _finish(fig, 360)
 
