@@ -26,6 +26,7 @@ from app.inputs import id_number
 from app.models import RATING_SLOTS, QuestionnaireVersion, Response, ServicePoint, slot_column
 from app.models.base import utcnow
 from app.models.org import service_point_service
+from app.services.cases import intake as cases_intake
 from app.services.collect.abuse import ClientHistory, suspicion_flags
 from app.services.collect.counter import Counter
 from app.services.collect.quick import waived_requirements
@@ -189,6 +190,8 @@ class Submission:
     submitted_at: datetime | None = None
     # The client's recent responses when already read (app.services.collect.abuse); else read on storing.
     history: ClientHistory | None = None
+    # The "I want an answer" block (issue 18, app.services.cases); None when the form had none.
+    answer_request: cases_intake.AnswerRequest | None = None
 
 
 @dataclass
@@ -204,6 +207,8 @@ class Outcome:
     errors: dict[str, str] = field(default_factory=dict)
     version: PublishedVersion | None = None
     response_id: int | None = None
+    # The code of the case this response opened (issue 18), or None.
+    case_code: str | None = None
 
     @property
     def thanked(self) -> bool:
@@ -266,6 +271,8 @@ def _check(sub: Submission) -> tuple[Outcome | None, ParsedAnswers | None, int |
     service_id, service_ok = _service_id(sub.counter, sub.service)
     if not service_ok:
         parsed.errors["service"] = "invalid"
+    if sub.answer_request is not None:
+        parsed.errors.update(sub.answer_request.errors)
     if parsed.errors:
         return Outcome("invalid", parsed.errors, version), None, None
     return None, parsed, service_id
@@ -401,6 +408,9 @@ def submit_response(sub: Submission) -> Outcome:
         try:
             # The reports' cells count it in the same transaction (app.services.reports.cells).
             response_id = report_cells.insert_counted(row["version_id"], row)
+            # A case (issue 18) opens in the same transaction, or not at all.
+            case_code = cases_intake.open_for_response(
+                response_id, row, published_version(row["version_id"]).questionnaire, sub.answer_request)
             db.session.commit()
         except IntegrityError as exc:
             db.session.rollback()
@@ -416,4 +426,4 @@ def submit_response(sub: Submission) -> Outcome:
         if _dossier_taken(sub.receipt):
             return Outcome("dossier_rated")
         raise conflict
-    return Outcome("stored", response_id=response_id)
+    return Outcome("stored", response_id=response_id, case_code=case_code)
