@@ -316,10 +316,6 @@ def _row(sub: Submission, parsed: ParsedAnswers, service_id: int | None, version
         "assisted": sub.assisted,
         "client_hash": sub.client_hash,
         "answers": parsed.answers,
-        # Set only by a review (issue 17); the PostgreSQL insert binds every column (reports.cells).
-        "voided_at": None,
-        "voided_by": None,
-        "void_reason": None,
         **_NO_RATINGS,
         **parsed.ratings,
     }

@@ -181,7 +181,8 @@ def insert_counted(version_id: int, row: dict, questionnaire: Questionnaire | No
         add_response(version_id, response_id, questionnaire)
         return response_id
     statement = _statement(_INSERTING, _inserting_statement, version_id, questionnaire)
-    return connection.execute(statement, row).scalar_one()
+    # The statement binds every column: one the row does not name (a later addition) is empty.
+    return connection.execute(statement, dict.fromkeys(_INSERTED) | row).scalar_one()
 
 
 def warm_statements() -> int:
