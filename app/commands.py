@@ -21,6 +21,7 @@ from app.services.exchange import (
     ExportFilter,
     export_rows,
     import_responses,
+    statfiles,
     write_csv,
 )
 from app.services.exchange import demo as demo_service
@@ -136,11 +137,18 @@ def _parse_date(value: str | None, option: str) -> date | None:
 @click.option("--from", "date_from", default=None, help="First day (inclusive), YYYY-MM-DD.")
 @click.option("--to", "date_to", default=None, help="Last day (inclusive), YYYY-MM-DD.")
 @click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
-              help="File to write (default: standard output).")
+              help="File to write (default: standard output; required for sav and dta).")
+@click.option("--format", "fmt", type=click.Choice(["csv", "sav", "dta"]), default="csv", show_default=True,
+              help="csv (FORMATS.md §2), sav (SPSS) or dta (Stata), labelled.")
+@click.option("--lang", type=click.Choice(["vi", "en"]), default="vi", show_default=True,
+              help="Language of the SPSS and Stata variable and value labels.")
 @with_appcontext
-def responses_export(survey, agency, date_from, date_to, output):
-    """Write responses as CSV (dates are in the configured TIMEZONE)."""
+def responses_export(survey, agency, date_from, date_to, output, fmt, lang):
+    """Write responses as CSV, SPSS or Stata (dates are in the configured TIMEZONE)."""
     spec = ExportFilter(survey, agency, _parse_date(date_from, "--from"), _parse_date(date_to, "--to"))
+    if fmt != "csv":
+        _export_statistical(spec, fmt, lang, output)
+        return
     rows = export_rows(spec, current_app.config["TIMEZONE"])
     try:
         header = next(rows)
@@ -153,6 +161,18 @@ def responses_export(survey, agency, date_from, date_to, output):
         count = write_csv(itertools.chain([header], rows), sys.stdout)
         sys.stdout.flush()
     click.echo(f"export: {count} responses", err=True)
+
+
+def _export_statistical(spec: ExportFilter, fmt: str, lang: str, output: str | None) -> None:
+    if not output:
+        _fail(f"export: --format {fmt} writes a binary file: give --output FILE")
+    try:
+        table = statfiles.statistical_table(spec, current_app.config["TIMEZONE"], lang)
+    except ExportError as exc:
+        _fail(f"export: {exc}")
+    statfiles.write_statistical_file(table, fmt, output)
+    click.echo(f"export: {len(table.frame)} responses, {len(table.frame.columns)} variables ({fmt})",
+               err=True)
 
 
 @responses_cli.command("import")

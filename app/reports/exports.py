@@ -50,3 +50,18 @@ def export_responses_csv():
                                           current_app.config["TIMEZONE"])
     return Response(stream_with_context(chunks), mimetype="text/csv",
                     headers=_attachment(f"responses-{scope.tree.code[agency_id]}.csv"))
+
+
+@bp.get("/export/responses.<any(sav, dta):fmt>")
+@requires("reports")
+def export_responses_statistical(fmt: str):
+    """The same responses as SPSS (.sav) or Stata (.dta), labelled in the page's language."""
+    agency_id, filters = _scope()
+    scope = pages.open_scope(agency_id, filters)
+    if not scope.versions:
+        abort(404, description=f"no responses to questionnaire {filters.questionnaire!r}")
+    body = exports.responses_statistical(scope.tree.code[agency_id], filters, scope.start, scope.end,
+                                         current_app.config["TIMEZONE"], fmt, g.lang)
+    mimetype = "application/x-spss-sav" if fmt == "sav" else "application/x-stata-dta"
+    name = f"responses-{scope.tree.code[agency_id]}.{fmt}"
+    return Response(body, mimetype=mimetype, headers=_attachment(name))

@@ -20,6 +20,7 @@ __getattr__, __all__ = lazy_exports(
         "new_nonce": "paper",
         "Problem": "problems",
         "review": None,
+        "statfiles": None,
         "problem_of": "problems",
         "translated": "problems",
         "submit_paper": "paper",

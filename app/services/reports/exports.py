@@ -15,6 +15,7 @@ from datetime import date
 from openpyxl import Workbook
 from openpyxl.utils import get_column_letter
 
+from app.services.exchange import statfiles
 from app.services.exchange.responses_csv import ExportFilter, export_rows
 from app.services.reports import estimates as rs
 from app.services.reports import pages
@@ -113,6 +114,14 @@ def stream_responses_csv(agency_code: str, filters: rs.ReportFilters, start: str
     spec = ExportFilter(filters.questionnaire, agency=agency_code,
                         date_from=date(int(start[:4]), int(start[5:]), 1), date_to=_last_day(end))
     return _chunks(export_rows(spec, tz_name))
+
+
+def responses_statistical(agency_code: str, filters: rs.ReportFilters, start: str, end: str, tz_name: str,
+                          fmt: str, lang: str) -> bytes:
+    """The same responses as an SPSS (sav) or Stata (dta) file, labelled in `lang` (issue 17)."""
+    spec = ExportFilter(filters.questionnaire, agency=agency_code,
+                        date_from=date(int(start[:4]), int(start[5:]), 1), date_to=_last_day(end))
+    return statfiles.statistical_file_bytes(statfiles.statistical_table(spec, tz_name, lang), fmt)
 
 
 def _chunks(rows: Iterable[list[str]], size: int = 1000) -> Iterator[str]:
