@@ -133,12 +133,13 @@ def test_reports_are_light_accessible_and_fit_a_phone(app, browser, live_server,
     for lang in ("vi", "en"):
         for width in (360, 1280):
             page.set_viewport_size({"width": width, "height": 800})
-            for name in (*PAGES, "scoreboard"):
+            for name in (*PAGES, "scoreboard", f"agencies/{province.id}"):
                 page.goto(f"{live_server}/reports/{name}?lang={lang}")
                 page.wait_for_load_state("networkidle")
                 if name in ("overview", "ranking", "detail"):
                     page.wait_for_selector(".chart[data-drawn]", timeout=20_000)
-                page.screenshot(path=artifacts / f"reports-{name}-{lang}-{width}.png", full_page=True)
+                shot = name.replace("/", "-")
+                page.screenshot(path=artifacts / f"reports-{shot}-{lang}-{width}.png", full_page=True)
                 overflow = page.evaluate("document.documentElement.scrollWidth - window.innerWidth")
                 where = f"{name} {lang} {width}px"
                 assert overflow <= 0, f"{where} scrolls sideways by {overflow}px: " + page.evaluate(WIDEST)

@@ -159,9 +159,13 @@ def heatmap_figure(rows: list[dict], codes: list[str], titles: dict[str, str],
     text = [["" if v is None else f"{v:.0f}" for v in line] for line in z]
     names = [wrap(row["name"], 26) for row in rows]
     fig = go.Figure(go.Heatmap(
-        z=z, x=[wrap(titles.get(c, c), 14) for c in codes], y=names, text=text,
+        z=z, x=[titles.get(c, c) for c in codes], y=names, text=text,
         texttemplate="%{text}", colorscale="RdYlGn", zmin=40, zmax=100,
-        colorbar={"title": {"text": _("Index (%)")}}))
+        colorbar={"title": {"text": _("Index (%)")}, "orientation": "h", "y": -0.02, "yanchor": "top",
+                  "thickness": 12}))
+    # Element names upright above the columns (one line each, so narrow columns never overlap them),
+    # the colour scale below: the map keeps the width of a phone.
+    fig.update_xaxes(side="top", tickangle=-90)
     fig.update_yaxes(autorange="reversed", automargin=True)
     return _finish(fig, 160 + _band(names) * max(len(rows), 1))
 
