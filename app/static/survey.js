@@ -37,7 +37,9 @@
   function restore() {
     var saved = null;
     try { saved = JSON.parse(sessionStorage.getItem(key) || "null"); } catch (e) { return; }
-    if (!saved || Date.now() - saved.at > 864e5) return;
+    // Two hours: long enough for a back button or a lost connection, short enough that a later visit
+    // to the same counter in the same tab starts a new rating (a kept nonce would be thanked, not stored).
+    if (!saved || Date.now() - saved.at > 72e5) return;
     var values = {};
     saved.fields.forEach(function (f) { (values[f[0]] = values[f[0]] || []).push(f[1]); });
     if ((values.version_id || [])[0] !== form.elements.version_id.value) return;
