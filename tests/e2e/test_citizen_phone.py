@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from app.services.collect import issue_receipt_code
+
 WIDTHS = (320, 360, 412)
 
 
@@ -53,10 +55,13 @@ def test_every_citizen_page_fits_the_phone(sized, org, artifacts, live_server, w
         "not-found": f"{live_server}/s/unknown-token",
         "receipt-invalid": f"{live_server}/r/not-a-code",
         "home": f"{live_server}/",
+        "receipt": f"{live_server}/r/{issue_receipt_code(org.short, f'HS-{width}-{lang}')}",
     }
     for name, where in pages.items():
         page.goto(f"{where}?lang={lang}")
         _fits(page, width)
+        if name in ("receipt", "form-short", "kiosk"):
+            assert page.locator("form.survey fieldset.quick").count() == 1, name
         if name == "form-full" and width == 320:
             page.screenshot(path=artifacts / f"phone-320-{lang}-full.png", full_page=True)
     # The form sent empty comes back with its errors; then the thank-you page.
@@ -67,6 +72,12 @@ def test_every_citizen_page_fits_the_phone(sized, org, artifacts, live_server, w
     page.locator("#q-OVERALL input[value='4']").check()
     page.locator("button.send").last.click()
     page.wait_for_url("**/thanks?n=*")
+    _fits(page, width)
+    # The kiosk without JavaScript: one face, send, its own thank-you page.
+    page.goto(f"{pages['kiosk']}?lang={lang}")
+    page.locator("#q-OVERALL input[value='5']").check()
+    page.locator("button.send").first.click()
+    page.wait_for_url("**/k/*/thanks?n=*")
     _fits(page, width)
 
 
