@@ -56,6 +56,7 @@ def test_every_citizen_page_fits_the_phone(sized, org, artifacts, live_server, w
         "receipt-invalid": f"{live_server}/r/not-a-code",
         "home": f"{live_server}/",
         "receipt": f"{live_server}/r/{issue_receipt_code(org.short, f'HS-{width}-{lang}')}",
+        "case-not-found": f"{live_server}/c/NO-SUCH-CASE",
     }
     for name, where in pages.items():
         page.goto(f"{where}?lang={lang}")
