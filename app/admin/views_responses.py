@@ -14,11 +14,21 @@ from app.extensions import db
 from app.inputs import form_id
 from app.models import ServicePoint
 from app.services.collect import published_version_for
-from app.services.exchange import DESIGN_COLUMNS, import_responses_for, new_nonce, submit_paper
+from app.services.exchange import (
+    DESIGN_COLUMNS,
+    import_responses_for,
+    new_nonce,
+    parse_interview,
+    submit_paper,
+    translated,
+)
 from app.services.questionnaires import questionnaire_of
 from app.services.registry import list_counters
 from app.web.guards import ensure_scope, requires
 
+INTERVIEW_FIELDS = ("interview_date", "enumerator", "interview_mode")
+MODE_LABELS = {"self": _l("Filled in by the citizen"), "face": _l("Face-to-face interview"),
+               "phone": _l("Telephone interview")}
 ERROR_TEXT = {
     "required": _l("required"),
     "invalid": _l("not an allowed value"),
@@ -80,17 +90,26 @@ def responses_paper():
     version = published_version_for(counter) if counter else None
     questionnaire = questionnaire_of(version) if version else None
     errors: dict[str, str] = {}
-    if request.method == "POST" and questionnaire is not None and form.validate_on_submit():
+    # The interview's day, enumerator and mode stay from one form to the next (a batch of one day's forms).
+    source = request.form if request.method == "POST" else request.args
+    kept = {name: source.get(name, "")[:200] for name in INTERVIEW_FIELDS}
+    interview, interview_errors = parse_interview(*kept.values())
+    if request.method == "POST" and questionnaire is not None and form.validate_on_submit() \
+            and not interview_errors:
         fields = {q.code: request.form.get(q.code, "") for q in questionnaire.all_questions()}
         outcome = submit_paper(counter, version.id, questionnaire, fields, request.form.get("nonce", ""),
-                               request.form.get("service", ""), current_user)
+                               request.form.get("service", ""), current_user, interview)
         if outcome.thanked:
             flash(_("Saved. Next questionnaire."), "ok")
-            return redirect(url_for("admin.responses_paper", counter_id=counter.id))
+            return redirect(url_for("admin.responses_paper", counter_id=counter.id,
+                                    **{k: v for k, v in kept.items() if v}))
         errors = {code: str(ERROR_TEXT.get(kind, kind)) for code, kind in outcome.errors.items()}
         if outcome.status == "outdated":
             flash(_("The questionnaire changed; please enter this form again."), "error")
+    if request.method == "POST":
+        errors.update({name: translated(problem) for name, problem in interview_errors.items()})
     questions = questionnaire.all_questions() if questionnaire else ()
     rows = [(q, _hint(q, questionnaire.scale)) for q in questions]
     return render_template("admin/paper.html", form=form, counter=counter, version=version, rows=rows,
-                           errors=errors, nonce=request.form.get("nonce") or new_nonce(), values=request.form)
+                           errors=errors, nonce=request.form.get("nonce") or new_nonce(), values=request.form,
+                           interview=kept, modes=MODE_LABELS)

@@ -10,13 +10,14 @@ numbers, comments) is kept in the `answers` JSON map, keyed by question code.
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     JSON,
     BigInteger,
     Boolean,
     CheckConstraint,
+    Date,
     Float,
     ForeignKey,
     Index,
@@ -31,6 +32,7 @@ from app.models.base import Base, UTCDateTime, utcnow
 
 RATING_SLOTS = 40
 CHANNELS = ("qr", "kiosk", "paper", "online", "import")
+INTERVIEW_MODES = ("self", "face", "phone")
 # Audit actions of a response's review (issue 17): each changes what the reports count.
 REVIEW_ACTIONS = ("response.void", "response.restore", "response.confirm")
 
@@ -91,6 +93,12 @@ class Response(RatingSlots, Base):
     # Salted hash of the client address: enough to spot bursts, not to identify anyone.
     client_hash: Mapped[str | None] = mapped_column(String(64))
     answers: Mapped[dict] = mapped_column(JSON, default=dict)
+    # A paper questionnaire or an interview (issue 17): the day the citizen answered (submitted_at is
+    # then that day, at noon local time, so that reports count it in that month), who asked the
+    # questions and how: self (filled in by the citizen), face (face to face), phone.
+    interview_date: Mapped[date | None] = mapped_column(Date, nullable=True)
+    enumerator: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    interview_mode: Mapped[str | None] = mapped_column(String(16), nullable=True)
     # Voided by staff (a test entry, a duplicate paper form; issue 17): kept, but out of every report,
     # report cell and export from that moment; an administrator may restore it.
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)

@@ -18,6 +18,8 @@ __getattr__, __all__ = lazy_exports(
         "import_responses_for": "paper",
         "ImportReport": "responses_csv",
         "new_nonce": "paper",
+        "parse_interview": "paper",
+        "Interview": "paper",
         "Problem": "problems",
         "review": None,
         "statfiles": None,

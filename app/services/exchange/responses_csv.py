@@ -28,10 +28,12 @@ from app.models import (
     Questionnaire as QuestionnaireRow,
 )
 from app.models.base import utcnow
+from app.models.response import INTERVIEW_MODES
 from app.services.exchange.problems import Problem, problem_of
 from app.services.questionnaires.versions import questionnaire_of, rating_slots
 from app.services.registry.scope import subtree_ids
 from app.services.reports import cells as report_cells
+from app.services.reports.aggregates import report_timezone
 
 DESIGN_COLUMNS = (
     "response_id", "survey", "survey_version", "agency", "service_point", "service",
@@ -39,7 +41,10 @@ DESIGN_COLUMNS = (
 )
 # Optional columns we add (a compatible extension of FORMATS.md §2).
 FLAG_COLUMNS = ("verified", "suspicious", "assisted")
-RESERVED_COLUMNS = DESIGN_COLUMNS + FLAG_COLUMNS
+# Paper questionnaires and interviews (issue 17): the day, who asked, how (self, face, phone).
+INTERVIEW_COLUMNS = ("interview_date", "enumerator", "interview_mode")
+BAD_INTERVIEW_DATE = "expected a day like 2025-06-30, from 2000 to today, got %(value)s"
+RESERVED_COLUMNS = DESIGN_COLUMNS + FLAG_COLUMNS + INTERVIEW_COLUMNS
 REQUIRED_COLUMNS = ("response_id", "survey", "agency")
 MAX_LISTED_ERRORS = 500
 NOT_UTF8 = "the file is not UTF-8 text (save it as \"CSV UTF-8\")"
@@ -155,6 +160,9 @@ def export_rows(spec: ExportFilter, tz_name: str) -> Iterator[list[str]]:
                 "yes" if row["verified"] else "no",
                 "yes" if row["suspicious"] else "no",
                 "yes" if row["assisted"] else "no",
+                row["interview_date"].isoformat() if row["interview_date"] else "",
+                _spreadsheet_safe(str)(row["enumerator"] or ""),
+                row["interview_mode"] or "",
                 *formatters[row["version_id"]](row),
             ]
 
@@ -303,6 +311,11 @@ def parse_timestamp(text: str) -> datetime:
     return value
 
 
+def interview_instant(day: date, zone: ZoneInfo) -> datetime:
+    """The instant a paper questionnaire or interview is dated at: noon of its day, local time."""
+    return datetime.combine(day, time(12, 0), tzinfo=zone)
+
+
 def parse_weight(text: str) -> float:
     """A finite design weight greater than zero."""
     value = float(text)
@@ -389,7 +402,37 @@ class _RowChecker:
                            value=repr(text))
         values["stratum"] = cells.get("stratum") or None
         values["psu"] = cells.get("psu") or None
+        self._interview(row, cells, values)
         return values
+
+    def _interview(self, row: int, cells: dict[str, str], values: dict) -> None:
+        """The optional interview columns; the day answered is then the response's submitted_at."""
+        day_text = cells.get("interview_date", "").strip()
+        enumerator = unquote_text_cell(cells.get("enumerator", "")).strip()
+        mode = cells.get("interview_mode", "").strip()
+        if len(enumerator) > 64:
+            self.error(row, "enumerator", "longer than %(limit)s characters", limit=64)
+        values["enumerator"] = enumerator or None
+        if mode and mode not in INTERVIEW_MODES:
+            self.error(row, "interview_mode", "%(value)s is not one of %(allowed)s", value=repr(mode),
+                       allowed=", ".join(INTERVIEW_MODES))
+        values["interview_mode"] = mode or None
+        if not day_text:
+            return
+        try:
+            day = date.fromisoformat(day_text)
+            if len(day_text) != 10 or not date(2000, 1, 1) <= day <= date.today() + timedelta(days=1):
+                raise ValueError
+        except ValueError:
+            self.error(row, "interview_date", BAD_INTERVIEW_DATE, value=repr(day_text))
+            return
+        values["interview_date"] = day
+        zone = ZoneInfo(report_timezone())
+        submitted = values.get("submitted_at")
+        if submitted is None:
+            values["submitted_at"] = interview_instant(day, zone)
+        elif submitted.astimezone(zone).date() != day:
+            self.error(row, "submitted_at", "falls on another day than interview_date %(day)s", day=day_text)
 
     def _check_id(self, row: int, uid: str, values: dict) -> None:
         if not uid:

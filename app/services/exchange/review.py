@@ -162,8 +162,9 @@ def answers_in_words(response: Response, lang: str) -> list[AnswerLine]:
     return lines
 
 
-def _uncount_then(response: Response, change) -> None:
-    """Take the response out of its report cell, change it, and count it again if it still counts."""
+def recount(response: Response, change) -> None:
+    """Take the response out of its report cell, change it, and count it again if it still counts
+    (in the caller's transaction): for a change of its cell's key (month, flags) or of voided_at."""
     report_cells.remove_response(response.version_id, response.id)
     change()
     db.session.flush()
@@ -183,7 +184,7 @@ def void_response(response: Response, actor: User, reason: str) -> None:
     def change():
         response.voided_at, response.voided_by, response.void_reason = utcnow(), actor.id, reason
 
-    _uncount_then(response, change)
+    recount(response, change)
     record_event(actor, "response.void", response.uid, reason=reason)
 
 
@@ -198,7 +199,7 @@ def restore_response(response: Response, actor: User) -> None:
     def change():
         response.voided_at, response.voided_by, response.void_reason = None, None, None
 
-    _uncount_then(response, change)
+    recount(response, change)
     record_event(actor, "response.restore", response.uid, voided_for=reason)
 
 
@@ -213,6 +214,6 @@ def confirm_response(response: Response, actor: User) -> None:
     def change():
         response.suspicious = False
 
-    _uncount_then(response, change)
+    recount(response, change)
     record_event(actor, "response.confirm", response.uid, flags=flags or "")
 

@@ -50,7 +50,9 @@ def test_export_columns_follow_formats(runner, demo):
                            "service", "channel", "submitted_at", "stratum", "psu", "weight"]
     # The platform's own flags; "assisted" (issue 16: an officer helped to fill the form in) is additive.
     assert header[11:14] == ["verified", "suspicious", "assisted"]
-    assert header[14:] == ["E1_1", "E2_1", "E3_1", "E4_1", "E5_1", "OVERALL", "COMMENT"]
+    # Paper questionnaires and interviews (issue 17): additive too.
+    assert header[14:17] == ["interview_date", "enumerator", "interview_mode"]
+    assert header[17:] == ["E1_1", "E2_1", "E3_1", "E4_1", "E5_1", "OVERALL", "COMMENT"]
 
 
 def test_export_filters_by_agency_subtree_and_dates(runner, demo):
