@@ -218,6 +218,16 @@ def test_contact_details_never_in_the_responses_export(app, client, org):
     assert "Cán bộ nhiệt tình" in result.output  # the export has the response
     assert "0987654321" not in result.output and "secret@example.vn" not in result.output
     assert "answer_" not in result.output.splitlines()[0]
+    # The leaders' download of the same CSV (what python -m analysis reads) has none either.
+    from tests.admin.conftest import login_as, make_user
+
+    leader = make_user("leader@example.org", "leader", org.agency)
+    db.session.commit()
+    login_as(client, leader)
+    web = client.get(f"/reports/export/responses.csv?agency={org.agency.id}&questionnaire=sipas-short")
+    text = web.get_data(as_text=True)
+    assert web.status_code == 200 and "Cán bộ nhiệt tình" in text
+    assert "0987654321" not in text and "secret@example.vn" not in text
 
 
 def test_questionnaire_cases_key_is_checked():
