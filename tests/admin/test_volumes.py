@@ -62,4 +62,4 @@ def test_report_shows_the_response_rate(client, tree):
     db.session.commit()
     login_as(client, tree.users["leader"])
     page = client.get(f"/reports/agencies/{tree.district.id}").get_data(as_text=True)
-    assert "2025-06" in page and "5.0 %" in page
+    assert "2025-06" in page and "5.00 %" in page
