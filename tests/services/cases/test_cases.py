@@ -276,3 +276,14 @@ def test_case_figures_per_agency_in_the_api(client, org):
     assert row["on_time_rate"] == 50.0 and row["answer_satisfaction"] == 4 and row["median_days"] == 0.0
     bad = client.get("/api/v1/cases?from=2026-13-01", headers={"Authorization": f"Bearer {token}"})
     assert bad.status_code == 400
+
+
+def test_an_overall_rating_at_the_threshold_opens_a_case_and_above_it_none(client, org):
+    post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "q-OVERALL": "3"})
+    assert _count(Case) == 0
+    post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "q-OVERALL": "2"})
+    case = db.session.scalar(select(Case))
+    assert case.source == "rating" and "OVERALL=2" in case.summary
+    # A kiosk's low rating opens a case too (the kiosk asks for no contact).
+    post_form(client, f"/k/{org.short.qr_token}", {**HAPPY, "q-E1_1": "1"})
+    assert _count(Case) == 2 and _count(CaseContact) == 0
