@@ -198,12 +198,20 @@ def test_purge_deletes_contacts_a_year_after_closing_only(app, client, org):
     post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "answer_email": "a@example.vn"})
     post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "answer_email": "b@example.vn"})
     old, recent = db.session.scalars(select(Case).order_by(Case.id)).all()
+    from app.services.cases.handling import answer_case
+
+    answer_case(old, "Đã xử lý.", org.handler)  # an e-mail to a@example.vn waits in the outbox
+    db.session.commit()
+    sent = db.session.scalar(select(OutboxMessage).where(OutboxMessage.to_citizen.is_(True)))
+    sent.status = "sent"
     now = datetime.now(UTC)
     old.status, old.closed_at = "closed", now - timedelta(days=400)
     recent.status, recent.closed_at = "closed", now - timedelta(days=200)
     db.session.commit()
     result = app.test_cli_runner().invoke(args=["cases", "purge"])
-    assert result.exit_code == 0 and "contacts_deleted=1" in result.output
+    assert result.exit_code == 0 and "contacts_deleted=1 messages_cleared=1" in result.output
+    db.session.expire_all()
+    assert db.session.get(OutboxMessage, sent.id).recipient == ""
     assert db.session.get(CaseContact, old.id) is None
     assert db.session.get(CaseContact, recent.id).email == "b@example.vn"
     assert purge_contacts().contacts == 0
