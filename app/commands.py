@@ -29,6 +29,7 @@ from app.services.questionnaires import (
     QuestionnaireConflict,
     publish_questionnaire,
     validate_file,
+    xlsform,
 )
 from app.services.registry import counter_url, counters_on_air
 
@@ -85,6 +86,42 @@ def surveys_load(files):
     for version, created in results:
         state = "published" if created else "already published, unchanged"
         click.echo(f"{version.questionnaire.code} version {version.version}: {state}")
+
+
+@surveys_cli.command("import-xlsform")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def surveys_import_xlsform(file):
+    """Publish the questionnaire an XLSForm (.xlsx) describes; every problem is listed, nothing stored."""
+    path = Path(file)
+    if path.stat().st_size > xlsform.MAX_BYTES:
+        _fail(f"{path.name}: larger than {xlsform.MAX_BYTES // 1_000_000} MB")
+    try:
+        questionnaire = xlsform.import_xlsform(path.read_bytes(), path.name)
+    except xlsform.XLSFormError as exc:
+        _fail(exc.problems + [f"{len(exc.problems)} problem(s); nothing was loaded."])
+    try:
+        version, created = publish_questionnaire(questionnaire)
+    except QuestionnaireConflict as exc:
+        db.session.rollback()
+        _fail([str(exc), "nothing was loaded."])
+    db.session.commit()
+    state = "published" if created else "already published, unchanged"
+    click.echo(f"{version.questionnaire.code} version {version.version}: {state}")
+
+
+@surveys_cli.command("export-xlsform")
+@click.argument("code")
+@click.option("--version", "number", type=int, default=None, help="Version (default: the latest).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), required=True, help="The .xlsx to write.")
+@with_appcontext
+def surveys_export_xlsform(code, number, output):
+    """Write a questionnaire version as an XLSForm (survey, choices and settings sheets)."""
+    version = xlsform.stored_version(code, number)
+    if version is None:
+        _fail(f"export: no questionnaire {code!r}" + (f" version {number}" if number else ""))
+    Path(output).write_bytes(xlsform.export_version(version))
+    click.echo(f"export: {code} version {version.version} written to {output}", err=True)
 
 
 # ---------------------------------------------------------------- demo

@@ -11,6 +11,7 @@ __getattr__, __all__ = lazy_exports(
     {
         "designer": None,
         "designer_form": None,
+        "xlsform": None,
         "publish_questionnaire": "versions",
         "questionnaire_of": "versions",
         "QuestionnaireConflict": "versions",
