@@ -295,3 +295,24 @@ def test_an_overall_rating_at_the_threshold_opens_a_case_and_above_it_none(clien
     # A kiosk's low rating opens a case too (the kiosk asks for no contact).
     post_form(client, f"/k/{org.short.qr_token}", {**HAPPY, "q-E1_1": "1"})
     assert _count(Case) == 2 and _count(CaseContact) == 0
+
+
+def test_a_response_that_opens_no_case_costs_no_query_of_cases(client, org):
+    from sqlalchemy import event
+
+    statements = []
+
+    def seen(conn, cursor, statement, *args):
+        statements.append(statement)
+
+    event.listen(db.engine, "before_cursor_execute", seen)
+    try:
+        assert post_form(client, f"/s/{org.short.qr_token}", HAPPY).status_code == 303
+        quiet = [s for s in statements if "citizen_case" in s or "outbox_message" in s or "app_user" in s]
+        statements.clear()
+        post_form(client, f"/s/{org.short.qr_token}", {**HAPPY, "answer_wanted": "1"})
+        opened = [s for s in statements if "citizen_case" in s or "outbox_message" in s]
+    finally:
+        event.remove(db.engine, "before_cursor_execute", seen)
+    assert quiet == []
+    assert opened  # the case and its notice were written
