@@ -11,6 +11,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from zxcvbn import zxcvbn
 
 from app.extensions import db
+from app.inputs import id_number
 from app.models import Agency, User
 from app.models.auth import ROLES, SCOPED_ROLES
 from app.models.base import utcnow
@@ -198,9 +199,10 @@ def load_session_user(session_id: str) -> User | None:
     """The user behind a Flask-Login session id `id:version:stamp`; None once the session has ended
     (logout, password change or deactivation raised the version) or the password changed."""
     parts = session_id.split(":")
-    if len(parts) != 3 or not parts[0].isdigit() or len(parts[0]) > 12:
+    user_id = id_number(parts[0]) if len(parts) == 3 else None
+    if user_id is None:  # not an id any row can have (a forged or foreign cookie)
         return None
-    user = db.session.get(User, int(parts[0]))
+    user = db.session.get(User, user_id)
     if user is None or not user.active:
         return None
     current = f"{user.session_version or 0}:{user.password_hash[-16:]}"
