@@ -52,10 +52,21 @@ def export_responses_csv():
                     headers=_attachment(f"responses-{scope.tree.code[agency_id]}.csv"))
 
 
-@bp.get("/export/responses.<any(sav, dta):fmt>")
+@bp.get("/export/responses.sav")
 @requires("reports")
-def export_responses_statistical(fmt: str):
-    """The same responses as SPSS (.sav) or Stata (.dta), labelled in the page's language."""
+def export_responses_sav():
+    """The same responses as an SPSS file, labelled in the page's language."""
+    return _statistical("sav")
+
+
+@bp.get("/export/responses.dta")
+@requires("reports")
+def export_responses_dta():
+    """The same responses as a Stata file, labelled in the page's language."""
+    return _statistical("dta")
+
+
+def _statistical(fmt: str):
     agency_id, filters = _scope()
     scope = pages.open_scope(agency_id, filters)
     if not scope.versions:
