@@ -13,9 +13,11 @@ from app.admin.forms import ActionForm, DraftForm, NewQuestionnaireForm, UploadF
 from app.admin.uploads import UploadError, text_stream
 from app.extensions import db
 from app.models import QuestionnaireVersion
-from app.services.questionnaires import designer, designer_form
+from app.services.questionnaires import designer, designer_form, xlsform
 from app.web.guards import requires
 from app.web.survey_form import survey_sections
+
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
 
 @dataclass(frozen=True)
@@ -171,6 +173,16 @@ def questionnaire_export(version_id: int):
     version = _version(version_id)
     name = f"{version.questionnaire.code}-v{version.version}.yaml"
     return Response(designer.file_text(version.definition), mimetype="application/yaml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.get("/questionnaires/versions/<id:version_id>/xlsform")
+@requires("questionnaires")
+def questionnaire_xlsform(version_id: int):
+    """Download a version as an XLSForm (ODK, KoboToolbox, SurveyCTO), issue 17."""
+    version = _version(version_id)
+    name = f"{version.questionnaire.code}-v{version.version}.xlsx"
+    return Response(xlsform.export_version(version), mimetype=XLSX,
                     headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
 

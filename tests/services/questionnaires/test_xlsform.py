@@ -148,3 +148,20 @@ def test_cli_export_then_import(runner, app, tmp_path):
     refused = runner.invoke(args=["surveys", "import-xlsform", str(bad)])
     assert refused.exit_code == 1 and "row 10, column type" in refused.output
     assert "nothing was loaded" in refused.output
+
+
+def test_the_version_page_offers_the_xlsform(client, app):
+    from app.extensions import db
+    from app.models import QuestionnaireVersion
+    from app.services.questionnaires.versions import load_standard_questionnaires
+    from tests.admin.conftest import login_as, make_user
+
+    load_standard_questionnaires()
+    login_as(client, make_user("xls-admin@example.org", "administrator"))
+    db.session.commit()
+    version = db.session.query(QuestionnaireVersion).first()
+    page = client.get(f"/admin/questionnaires/versions/{version.id}?lang=vi").get_data(as_text=True)
+    assert 'id="xlsform"' in page and "Tải về dạng XLSForm" in page
+    response = client.get(f"/admin/questionnaires/versions/{version.id}/xlsform")
+    assert response.status_code == 200 and response.headers["Content-Disposition"].endswith('.xlsx"')
+    assert import_xlsform(response.get_data(), "v.xlsx").code == version.questionnaire.code
