@@ -56,8 +56,8 @@ def test_roles_and_scope(client, demo, role, agency, status):
 
 @pytest.mark.parametrize("body, status, message", [
     ({"service_point": "NOPE", "dossier": "D1"}, 404, "no active service point"),
-    # PostgreSQL refuses a NUL byte in a query parameter: this was a 500 there.
-    ({"service_point": "DEMO-H01-X01-Q1\x00", "dossier": "D1"}, 404, "no active service point"),
+    # PostgreSQL refuses a NUL byte in a query parameter (this was a 500 there): refused where it enters.
+    ({"service_point": "DEMO-H01-X01-Q1\x00", "dossier": "D1"}, 400, "NUL"),
     ({"service_point": "DEMO-H01-X01-Q1", "dossier": "bad id!"}, 400, "dossier id"),
     ({"service_point": "DEMO-H01-X01-Q1", "dossier": "D1", "days": 0}, 400, "days must be"),
     ({"dossier": "D1"}, 400, "send JSON"),

@@ -18,7 +18,7 @@ def test_warm_process_builds_every_published_version_and_closes_its_connections(
     db.session.remove()  # as in the arbiter: no connection held while it warms
     warmed = warm_process(app)
     assert warmed >= len(published) and warmed == len(cache)
-    assert published <= {version_id for _, version_id in cache}
+    assert published <= {version_id for _, version_id, _zone in cache}
     assert db.engine.pool.checkedout() == 0
     assert "public/survey.html" in {name for _, name in app.jinja_env.cache.keys()}
 
@@ -32,5 +32,5 @@ def test_a_warmed_statement_is_the_one_a_post_would_build(app):
     postgres = db.engine.dialect.name == "postgresql"
     cache = report_cells._INSERTING if postgres else report_cells._ONE
     build = report_cells._inserting_statement if postgres else report_cells._one_response_statement
-    key = (db.engine.url.render_as_string(), version.id)
+    key = (db.engine.url.render_as_string(), version.id, report_cells.report_timezone())
     assert str(cache[key]) == str(build(version.id, report_cells._questionnaire(version.id)))
