@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import uuid
 
@@ -66,3 +67,39 @@ def test_rating_slots_exist(slot):
     from app.models import Response, slot_column
 
     assert slot_column(slot) in Response.__table__.columns
+
+
+def test_stored_control_characters_are_cleaned_by_the_migration(tmp_path):
+    """Answers stored with a NUL byte before input checks existed no longer break a PostgreSQL page."""
+    checked = []
+    for dialect, url in _databases(tmp_path):
+        app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": url,
+                          "INSTANCE_PATH": str(tmp_path / "instance")})
+        with app.app_context():
+            upgrade(revision="c17f2b9a4e51")
+            with db.engine.begin() as connection:
+                connection.execute(text(
+                    "INSERT INTO agency (code, name_vi, name_en, level, active, created_at) "
+                    "VALUES ('A', 'A', 'A', 'province', true, '2026-01-01')"))
+                connection.execute(text("INSERT INTO questionnaire (code, created_at) VALUES ('q', '2026-01-01')"))
+                connection.execute(text(
+                    "INSERT INTO questionnaire_version (questionnaire_id, version, status, definition, "
+                    "created_at) VALUES (1, 1, 'published', '{}', '2026-01-01')"))
+                for uid, answers in (("dirty", '{"COMMENT": "hello\\u0000world\\u0007!", "E": ["a\\u0001"]}'),
+                                     ("clean", '{"COMMENT": "tab\\tand\\nline \\\\u0000 as typed"}')):
+                    connection.execute(text(
+                        "INSERT INTO response (uid, version_id, agency_id, channel, submitted_at, received_at, "
+                        "answers, verified, suspicious) VALUES (:uid, 1, 1, 'qr', '2026-01-01', '2026-01-01', "
+                        + ("CAST(:answers AS JSON)" if dialect == "postgresql" else ":answers")
+                        + ", false, false)"), {"uid": uid, "answers": answers})
+            upgrade()
+            with db.engine.connect() as connection:
+                as_text = "answers::text" if dialect == "postgresql" else "answers"
+                stored = dict(connection.execute(text(f"SELECT uid, {as_text} FROM response")).all())  # noqa: S608
+            db.engine.dispose()
+
+        assert json.loads(stored["dirty"]) == {"COMMENT": "helloworld!", "E": ["a"]}, dialect
+        assert json.loads(stored["clean"]) == {"COMMENT": "tab\tand\nline \\u0000 as typed"}, dialect
+        checked.append(dialect)
+    if os.environ.get("TEST_DATABASE_URL"):
+        assert checked == ["sqlite", "postgresql"]
