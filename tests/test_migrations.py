@@ -81,15 +81,17 @@ def test_stored_control_characters_are_cleaned_by_the_migration(tmp_path):
                 connection.execute(text(
                     "INSERT INTO agency (code, name_vi, name_en, level, active, created_at) "
                     "VALUES ('A', 'A', 'A', 'province', true, '2026-01-01')"))
-                connection.execute(text("INSERT INTO questionnaire (code, created_at) VALUES ('q', '2026-01-01')"))
+                connection.execute(text(
+                    "INSERT INTO questionnaire (code, created_at) VALUES ('q', '2026-01-01')"))
                 connection.execute(text(
                     "INSERT INTO questionnaire_version (questionnaire_id, version, status, definition, "
                     "created_at) VALUES (1, 1, 'published', '{}', '2026-01-01')"))
                 for uid, answers in (("dirty", '{"COMMENT": "hello\\u0000world\\u0007!", "E": ["a\\u0001"]}'),
                                      ("clean", '{"COMMENT": "tab\\tand\\nline \\\\u0000 as typed"}')):
                     connection.execute(text(
-                        "INSERT INTO response (uid, version_id, agency_id, channel, submitted_at, received_at, "
-                        "answers, verified, suspicious) VALUES (:uid, 1, 1, 'qr', '2026-01-01', '2026-01-01', "
+                        "INSERT INTO response (uid, version_id, agency_id, channel, submitted_at, "
+                        "received_at, answers, verified, suspicious) "
+                        "VALUES (:uid, 1, 1, 'qr', '2026-01-01', '2026-01-01', "
                         + ("CAST(:answers AS JSON)" if dialect == "postgresql" else ":answers")
                         + ", false, false)"), {"uid": uid, "answers": answers})
             upgrade()
