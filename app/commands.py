@@ -15,7 +15,7 @@ from flask.cli import with_appcontext
 
 from analysis.errors import QuestionnaireError
 from app.extensions import db
-from app.inputs import refuse_control_characters
+from app.inputs import read_text_file
 from app.services.exchange import (
     ExportError,
     ExportFilter,
@@ -218,10 +218,7 @@ def _export_statistical(spec: ExportFilter, fmt: str, lang: str, output: str | N
 def responses_import(file):
     """Check every row, then store all of them or none."""
     try:
-        with open(file, encoding="utf-8-sig", newline="") as stream:
-            text = refuse_control_characters(stream.read(), Path(file).name)
-    except UnicodeDecodeError:
-        _fail(f"{file}: the file is not UTF-8 text")
+        text = read_text_file(file)
     except ValueError as exc:
         _fail(str(exc))
     report = import_responses(io.StringIO(text, newline=""), Path(file).name)

@@ -23,6 +23,7 @@ object).
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 from flask import Flask, request
 from flask_babel import gettext as _
@@ -75,6 +76,16 @@ def refuse_control_characters(text: str, source: str) -> str:
     # English, like the command line's other import errors.
     raise ValueError(f"{source}: line {found[0]} holds a control character (U+{found[1]}), "
                      "which is not allowed in an imported file")
+
+
+def read_text_file(path: str) -> str:
+    """An imported file's text (UTF-8, a BOM allowed), or ValueError saying why it cannot be read."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as stream:
+            text = stream.read()
+    except UnicodeDecodeError as exc:
+        raise ValueError(f"{path}: the file is not UTF-8 text") from exc
+    return refuse_control_characters(text, Path(path).name)
 
 
 def _json_has_control(value, depth: int = 0) -> bool:

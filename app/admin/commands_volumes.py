@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
-from app.inputs import refuse_control_characters
+from app.inputs import read_text_file
 from app.models import Agency
 from app.services.registry import export_volumes_rows, import_volumes_csv, subtree_ids
 
@@ -38,10 +38,7 @@ def volumes_cli():
 def volumes_import(file):
     """Check every row, then store all of them or none (a figure already stored is replaced)."""
     try:
-        with open(file, encoding="utf-8-sig", newline="") as stream:
-            text = refuse_control_characters(stream.read(), Path(file).name)
-    except UnicodeDecodeError:
-        _fail(f"{file}: the file is not UTF-8 text")
+        text = read_text_file(file)
     except ValueError as exc:
         _fail(str(exc))
     report = import_volumes_csv(io.StringIO(text, newline=""), Path(file).name, None)
