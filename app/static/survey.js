@@ -40,6 +40,13 @@
     // Two hours: long enough for a back button or a lost connection, short enough that a later visit
     // to the same counter in the same tab starts a new rating (a kept nonce would be thanked, not stored).
     if (!saved || Date.now() - saved.at > 72e5) return;
+    // Sent (the thank-you page said so): only the back button brings those answers back; a new visit
+    // is a new rating.
+    var nav = window.performance && performance.getEntriesByType ? performance.getEntriesByType("navigation")[0] : null;
+    if (saved.sent && !(nav && nav.type === "back_forward")) {
+      try { sessionStorage.removeItem(key); } catch (e) { /* off */ }
+      return;
+    }
     var values = {};
     saved.fields.forEach(function (f) { (values[f[0]] = values[f[0]] || []).push(f[1]); });
     if ((values.version_id || [])[0] !== form.elements.version_id.value) return;

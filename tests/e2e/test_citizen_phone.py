@@ -345,3 +345,19 @@ def test_the_form_page_weighs_at_most_30_kb_transferred(sized, org, live_server,
     total = sum(sizes.values())
     assert total <= 30 * 1024, sizes
     print(f"{counter}: {total} bytes transferred {sizes}")
+
+
+def test_a_later_rating_in_the_same_tab_is_stored_as_a_new_response(sized, org, live_server):
+    page = sized(360, "vi")
+    page.goto(address(live_server, org.short))
+    first = page.locator("input[name=nonce]").input_value()
+    _quick(page, "Hài lòng")
+    _send(page)
+    page.wait_for_url("**/thanks?n=*")
+    page.goto(address(live_server, org.short))  # someone else rates this counter on the same phone
+    assert page.locator("input[name=nonce]").input_value() != first
+    assert not page.locator("#q-OVERALL input:checked").count()
+    _quick(page, "Rất không hài lòng")
+    _send(page)
+    page.wait_for_url("**/thanks?n=*")
+    assert sorted(_overall(org, row) for row in _stored()) == [1, 4]
