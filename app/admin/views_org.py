@@ -174,15 +174,19 @@ def counter_edit(counter_id: int | None):
     form = _counter_form(counter)
     if form.validate_on_submit():
         ensure_scope(form.agency_id.data)
+        # Unticking "active" saves the rest and asks on the deactivation's own page, like the list's button.
+        deactivating = counter is not None and counter.active and not form.active.data
         data = org.CounterData(form.code.data.strip(), form.agency_id.data, form.name_vi.data.strip(),
                                form.name_en.data.strip(), form.questionnaire_id.data or None,
-                               form.service_ids.data or [], form.active.data)
+                               form.service_ids.data or [], form.active.data or deactivating)
         try:
             saved = org.save_counter(counter, data, current_user)
         except org.AdminError as exc:
             db.session.rollback()
             form.code.errors.append(translated(problem_of(exc)))
         else:
+            if deactivating:
+                return redirect(url_for("admin.counter_active", counter_id=saved.id, active="0"))
             return _saved(_("Counter saved."), "admin.counter_edit", counter_id=saved.id)
     public_url = counter_url(counter) if counter else None
     grace = grace_until(counter) if counter else None

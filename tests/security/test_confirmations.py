@@ -117,3 +117,18 @@ def test_deactivating_a_counter_asks_first_reactivating_does_not(app, client, or
     db.session.refresh(counter)
     assert counter.active is True
     assert db.session.scalar(select(ServicePoint.active).where(ServicePoint.id == counter.id)) is True
+
+
+def test_unticking_active_in_the_counter_form_saves_the_rest_and_asks_first(app, client, org):
+    counter = org.short
+    _admin(client, org)
+    form = {"code": counter.code, "agency_id": str(counter.agency_id), "name_vi": "Quầy mới",
+            "name_en": "New desk", "questionnaire_id": str(counter.questionnaire_id or "")}
+    saved = client.post(f"/admin/counters/{counter.id}", data=form)  # "active" not ticked
+    assert saved.status_code == 302
+    assert saved.headers["Location"] == f"/admin/counters/{counter.id}/active?active=0"
+    db.session.refresh(counter)
+    assert counter.name_vi == "Quầy mới" and counter.active is True  # the rest saved, still on the air
+    assert app.test_client().get(f"/s/{counter.qr_token}").status_code == 200
+    page = client.get(saved.headers["Location"]).get_data(as_text=True)
+    assert "Ngừng hoạt động quầy này?" in page
