@@ -1,4 +1,5 @@
-"""A leader on a phone (360 px) reads the other questions page in both languages and opens the PDF."""
+"""A leader on a phone (360 px) reads the other questions page in both languages (axe: nothing serious
+or critical) and opens the PDF."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from app.models import Agency
 from app.services.exchange.demo import build_demo
 from app.services.reports import estimates as rs
 from tests.admin.conftest import PASSWORD, make_user
+from tests.e2e.test_citizen_flow import serious_violations
 
 # Tables and figures reaching past a 360 px screen (named in a failure).
 WIDE = """[...document.querySelectorAll('main table, main figure, main section')]
@@ -44,6 +46,8 @@ def test_questions_page_on_a_phone(app, browser, live_server, artifacts, lang, h
     wide = page.evaluate(WIDE)
     page.screenshot(path=artifacts / f"reports-questions-{lang}-360.png", full_page=True)
     assert overflow <= 0, f"{overflow} px of sideways scrolling: {wide}"
+    # axe-core: nothing serious or critical at 360 px in this language
+    assert serious_violations(page) == [], lang
     pdf = page.request.get(f"{live_server}/reports/report.pdf?start=2025-01&end=2025-12&lang={lang}")
     assert pdf.status == 200 and pdf.body().startswith(b"%PDF-")
     context.close()
