@@ -25,6 +25,7 @@ from sqlalchemy import (
     SmallInteger,
     String,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -63,6 +64,10 @@ class Response(RatingSlots, Base):
         Index("ix_response_version_submitted", "version_id", "submitted_at"),
         # Burst and repeat checks look at one client's latest responses.
         Index("ix_response_client_submitted", "client_hash", "submitted_at"),
+        # The reports count assisted responses (issue 16); they are few, so a partial index finds them
+        # without reading a million rows (issue 15, item 7). Same expression as the query's condition.
+        Index("ix_response_assisted", "version_id", "submitted_at",
+              sqlite_where=text("assisted IS 1"), postgresql_where=text("assisted IS true")),
     )
 
     id: Mapped[int] = mapped_column(
