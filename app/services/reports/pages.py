@@ -182,25 +182,37 @@ def scope_coverage(scope: Scope) -> coverage.Coverage:
 
 def responses_by_pair(scope: Scope) -> dict[tuple[int, str], int]:
     """Responses per (agency, month) of the scope and period under the filters (months in TIMEZONE)."""
+    return {pair: n for pair, (n, _) in _pair_counts(scope).items()}
+
+
+def _pair_counts(scope: Scope) -> dict[tuple[int, str], tuple[int, int]]:
+    """Responses and verified responses per (agency, month) of the scope and period under the filters.
+
+    One read serves the coverage and the counts of the overview (issue 15, item 7: each was a scan).
+    """
 
     def compute():
         if scope.filters.service:
             month = local_month(Response.submitted_at)
-            query = (select(Response.agency_id, month, func.count())
+            query = (select(Response.agency_id, month, func.count(),
+                            func.coalesce(func.sum(cast(Response.verified, Integer)), 0))
                      .where(Response.agency_id.in_(sorted(scope.ids)),
                             Response.version_id.in_(scope.version_ids),
                             _period_clause(scope), *scope.filters.where())
                      .group_by(Response.agency_id, month))
         else:
+            # Counted from the report cells: a million responses would be a full scan.
             for version_id in scope.version_ids:
                 report_cells.ensure_built(version_id)
-            query = (select(ReportCell.agency_id, ReportCell.month, func.sum(ReportCell.n))
+            verified = case((ReportCell.verified.is_(True), ReportCell.n), else_=0)
+            query = (select(ReportCell.agency_id, ReportCell.month, func.sum(ReportCell.n),
+                            func.coalesce(func.sum(verified), 0))
                      .where(ReportCell.agency_id.in_(sorted(scope.ids)),
                             ReportCell.version_id.in_(scope.version_ids),
                             ReportCell.month >= scope.start, ReportCell.month <= scope.end,
                             *scope.filters.cell_where(), *scope.filters.cell_domain())
                      .group_by(ReportCell.agency_id, ReportCell.month))
-        return {(agency, month): int(n) for agency, month, n in db.session.execute(query).all()}
+        return {(agency, month): (int(n), int(v)) for agency, month, n, v in db.session.execute(query).all()}
 
     return rs.cached("pairs", (scope.root, scope.filters, scope.start, scope.end), compute, scope.key)
 
@@ -237,28 +249,8 @@ def _period_clause(scope: Scope):
 
 def response_counts(scope: Scope) -> tuple[int, int]:
     """Responses and verified responses of the scope and period under the filters."""
-
-    def compute():
-        if scope.filters.service:
-            row = db.session.execute(
-                select(func.count(), func.coalesce(func.sum(cast(Response.verified, Integer)), 0))
-                .where(Response.agency_id.in_(sorted(scope.ids)), Response.version_id.in_(scope.version_ids),
-                       _period_clause(scope), *scope.filters.where())
-            ).one()
-            return int(row[0]), int(row[1])
-        # Counted from the report cells: a million responses would be a full scan.
-        for version_id in scope.version_ids:
-            report_cells.ensure_built(version_id)
-        verified = case((ReportCell.verified.is_(True), ReportCell.n), else_=0)
-        row = db.session.execute(
-            select(func.coalesce(func.sum(ReportCell.n), 0), func.coalesce(func.sum(verified), 0))
-            .where(ReportCell.agency_id.in_(sorted(scope.ids)), ReportCell.version_id.in_(scope.version_ids),
-                   ReportCell.month >= scope.start, ReportCell.month <= scope.end,
-                   *scope.filters.cell_where(), *scope.filters.cell_domain())
-        ).one()
-        return int(row[0]), int(row[1])
-
-    return rs.cached("counts", (scope.root, scope.filters, scope.start, scope.end), compute, scope.key)
+    pairs = _pair_counts(scope).values()
+    return sum(n for n, _ in pairs), sum(v for _, v in pairs)
 
 
 def assisted_count(scope: Scope) -> int:
