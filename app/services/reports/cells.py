@@ -293,6 +293,7 @@ def cells_table(
     weighted: bool = True,
     domain: Sequence = (),
     rating_sums: bool = True,
+    verified: bool = False,
 ) -> dict[str, np.ndarray]:
     """The reports' aggregate table (agency × month × stratum × PSU) summed from the cells.
 
@@ -303,15 +304,23 @@ def cells_table(
     rows with inside = False: the reports give them no weight but keep their PSUs
     in the design, so variances are domain variances. Without `rating_sums` the
     K__wr columns (only the mean-score measure reads them) are zeros, not read.
+    With `verified`, a column "verified_n" holds each row's verified responses (the
+    overview's counts, read with the cells instead of by another scan of them).
     """
     sources = _sources(questionnaire, weighted, rating_sums)
     columns = list(dict.fromkeys(sources.values()))
-    read = _read_cells(version_id, columns, and_(ReportCell.version_id == version_id, *where), domain)
+    read = _read_cells(version_id, columns, and_(ReportCell.version_id == version_id, *where), domain,
+                       verified=verified)
+    extra = ("verified_n",) if verified else ()
     if read is None:
-        empty = {name: np.array([], dtype=object if name in _KEYS else float) for name in (*_KEYS, *sources)}
+        empty = {name: np.array([], dtype=object if name in _KEYS else float)
+                 for name in (*_KEYS, *sources, *extra)}
         return {**empty, "inside": np.array([], dtype=bool)}
-    keys, inside, values, order = read
+    keys, inside, values, order, flags = read
     first, group, n_groups = _cell_groups(keys, inside)
+    # Counts are whole numbers: their sums do not depend on the order of addition.
+    verified_n = (np.bincount(group, weights=values[:, order.index("n")] * flags, minlength=n_groups)
+                  if verified else None)
     if n_groups < len(group):
         # Cells differ also by channel and flags: add those of one agency × month × stratum × PSU.
         values = _group_sums(values, group, n_groups)
@@ -326,6 +335,8 @@ def cells_table(
     if not rating_sums:
         zeros = np.zeros(n_groups)
         table |= {f"{code}__wr": zeros for code in questionnaire.likert_codes()}
+    if verified_n is not None:
+        table["verified_n"] = verified_n
     return table
 
 
@@ -349,8 +360,10 @@ def _sources(questionnaire: Questionnaire, weighted: bool, rating_sums: bool) ->
 _PACK_LIMIT = 63
 
 
-def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, packed: bool = True):
-    """The cells' keys, `inside`, the columns' values as one float matrix and their order (None: no cell).
+def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, packed: bool = True,
+                verified: bool = False):
+    """The cells' keys, `inside`, the columns' values as one float matrix, their order and the cells'
+    verified flags (None without `verified`), or None when there is no cell.
 
     Reading a value costs the database and the driver about the same whatever it
     holds, so the time goes with the number of columns read (see _Layout).
@@ -358,17 +371,19 @@ def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, pa
     postgres = db.session.connection().dialect.name == "postgresql"
     layout = _Layout.of(columns, (2 * _count_bound() + 1).bit_length() if packed else 0, postgres)
     inside = [case((and_(*domain), 1), else_=0)] if domain else []
+    flag = [case((ReportCell.verified.is_(True), 1), else_=0)] if verified else []
     query = select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, *inside,
-                   *layout.expressions()).where(where)
+                   *flag, *layout.expressions()).where(where)
     rows = _plain_rows(query)
     if not rows:
         return None
     everything = np.array(rows, dtype=object)
-    values = layout.values(everything[:, 4 + len(inside):])
+    values = layout.values(everything[:, 4 + len(inside) + len(flag):])
     if values is None:
-        return _read_cells(version_id, columns, where, domain, packed=False)
+        return _read_cells(version_id, columns, where, domain, packed=False, verified=verified)
     flags = everything[:, 4] == 1 if inside else np.ones(len(rows), dtype=bool)
-    return [everything[:, i] for i in range(4)], flags, values, layout.order
+    verified_flags = (everything[:, 4 + len(inside)] == 1) if verified else None
+    return [everything[:, i] for i in range(4)], flags, values, layout.order, verified_flags
 
 
 @dataclass(frozen=True)

@@ -50,7 +50,7 @@ DEFAULT_QUESTIONNAIRE = "sipas-2017"
 SIGNIFICANCE = 0.05
 RULES = ReportingRules()
 # The design table's columns that say which row it is; the others are sums.
-_ROW_KEYS = ("agency", "month", "stratum", "psu", "inside")
+_ROW_KEYS = ("agency", "month", "stratum", "psu", "inside", "verified_n")
 # Dense PSU × statistic blocks stay below ~64 MB.
 CHUNK_VALUES = 8_000_000
 
@@ -395,9 +395,11 @@ class Design:
 def _design_table(version, questionnaire, filters: ReportFilters) -> dict:
     weighted = filters.weighting != "unweighted"
     report_cells.ensure_built(version.id)
+    # Without a service filter the rows also carry their verified responses (the overview's counts).
     table = report_cells.cells_table(version.id, questionnaire, filters.cell_where(), weighted,
                                      domain=filters.cell_domain(),
-                                     rating_sums=filters.measure == "mean-score")
+                                     rating_sums=filters.measure == "mean-score",
+                                     verified=filters.service is None)
     if filters.service is None:
         return table
     # Cells are not split by service (that would multiply them): the service's responses

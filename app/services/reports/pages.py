@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+import numpy as np
 from sqlalchemy import Integer, and_, case, cast, func, select
 
 from app.extensions import db
@@ -192,6 +193,9 @@ def _pair_counts(scope: Scope) -> dict[tuple[int, str], tuple[int, int]]:
     """
 
     def compute():
+        designs = _designs_with_counts(scope)
+        if designs is not None:
+            return _pair_counts_of(scope, designs)
         if scope.filters.service:
             month = local_month(Response.submitted_at)
             query = (select(Response.agency_id, month, func.count(),
@@ -245,6 +249,37 @@ def build_trend(scope: Scope) -> list[dict]:
 def _period_clause(scope: Scope):
     return and_(Response.submitted_at >= month_start(scope.start),
                 Response.submitted_at < month_start(rs.shift_month(scope.end, 1)))
+
+
+def _designs_with_counts(scope: Scope) -> list[rs.Design] | None:
+    """Every version's aggregate table when all of them carry verified counts (no service filter)."""
+    if scope.filters.service or scope.design is None:
+        return None
+    designs = [rs.load_design(version, scope.filters, scope.key) for version in scope.versions]
+    return designs if all("verified_n" in d.table for d in designs) else None
+
+
+def _pair_counts_of(scope: Scope, designs: list[rs.Design]) -> dict[tuple[int, str], tuple[int, int]]:
+    """The same counts from the aggregate tables already in memory: their rows inside the data filters.
+
+    A table's rows are the report cells that pass the filters' conditions (inside) or only
+    the cleaning (outside), summed per agency × month × stratum × PSU, so its inside rows of the
+    scope's agencies and months add up to exactly what a GROUP BY over those cells gives.
+    """
+    out: dict[tuple[int, str], tuple[int, int]] = {}
+    for design in designs:
+        table = design.table
+        codes, agencies, months = design.agency_months
+        pairs = zip(agencies, months, strict=True)
+        keep = np.array([a in scope.ids and scope.start <= m <= scope.end for a, m in pairs], dtype=bool)
+        rows = table["inside"] & keep[codes] if len(codes) else np.zeros(0, dtype=bool)
+        n = np.bincount(codes[rows], weights=table["n"][rows], minlength=len(agencies))
+        verified = np.bincount(codes[rows], weights=table["verified_n"][rows], minlength=len(agencies))
+        for i in np.flatnonzero(np.bincount(codes[rows], minlength=len(agencies))):
+            pair = (int(agencies[i]), str(months[i]))
+            total, sure = out.get(pair, (0, 0))
+            out[pair] = (total + int(round(n[i])), sure + int(round(verified[i])))
+    return out
 
 
 def response_counts(scope: Scope) -> tuple[int, int]:
