@@ -6,7 +6,7 @@ may log a traceback or an error.
 The requests go through the Flask test client to the real database (SQLite, or PostgreSQL with
 TEST_DATABASE_URL) holding a small agency tree, one account per role, the citizen-flow counters and a
 few stored responses. Deterministic (derandomized hypothesis) and bounded: FUZZ_EXAMPLES examples per
-role (default 300; 5 roles). Every failure is collected rather than stopping at the first, and the
+role (default 300; 6 roles). Every failure is collected rather than stopping at the first, and the
 counts are printed: `fuzz over N routes (db): R requests, F answered 500, T tracebacks logged`.
 """
 
@@ -26,11 +26,11 @@ from werkzeug.datastructures import MultiDict
 from app.extensions import db
 from app.models import User
 from app.services.accounts.users import issue_api_token
-from tests.admin.conftest import login_as
+from tests.admin.conftest import login_as, make_user
 from tests.public.conftest import SHORT_ANSWERS, build_org, open_form
 
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "300"))
-ROLES = ["anonymous", "administrator", "designer", "manager", "leader"]
+ROLES = ["anonymous", "administrator", "designer", "manager", "leader", "handler"]
 HUGE = ["2147483647", "2147483648", "-2147483649", "9223372036854775807", "9223372036854775808",
         "-9223372036854775809", str(10**30), "999999999999", "-1", "0", "1e309", "NaN", "-0", "1.5", "0x10",
         "१२", "²", "１２"]
@@ -100,7 +100,10 @@ def world(app, tree):
                                    org.birth.id, org.full_version.id, org.short_version.id,
                                    *(u.id for u in tree.users.values())]})
     tokens = [org.short.qr_token, org.full.qr_token, org.revoked.qr_token, org.empty.qr_token]
-    users = {role: user.id for role, user in tree.users.items()}
+    # The case handlers' role (issue 18), in the district like the manager and the leader.
+    handler = make_user("handler@example.org", "handler", tree.district)
+    db.session.commit()
+    users = {role: user.id for role, user in tree.users.items()} | {"handler": handler.id}
     return ids, tokens, users, token
 
 
