@@ -3,6 +3,7 @@
 from app.models.audit import AuditEvent
 from app.models.auth import ROLES, User
 from app.models.base import Base
+from app.models.campaign import Campaign, CampaignSample, CampaignStratum, Dossier, DossierContact
 from app.models.case import AgencyWebhook, Case, CaseContact, CaseNote, OutboxMessage
 from app.models.org import Agency, Service, ServicePoint, service_point_service
 from app.models.report_cell import ReportCell, ReportCellsBuilt
@@ -19,10 +20,15 @@ __all__ = [
     "AgencyWebhook",
     "AuditEvent",
     "Base",
+    "Campaign",
+    "CampaignSample",
+    "CampaignStratum",
     "Case",
     "CaseContact",
     "CaseNote",
     "ClientHashSalt",
+    "Dossier",
+    "DossierContact",
     "DossierVolume",
     "LoginThrottle",
     "OutboxMessage",

@@ -109,6 +109,9 @@ class Response(RatingSlots, Base):
     voided_at: Mapped[datetime | None] = mapped_column(UTCDateTime, nullable=True)
     voided_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), nullable=True)
     void_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    # Answered through an official campaign's invitation (issue 19): a sample drawn by design, reported
+    # apart from the counter QR's convenience sample. The sampled dossier points back at this response.
+    campaign_id: Mapped[int | None] = mapped_column(ForeignKey("campaign.id"), nullable=True, index=True)
 
     version = relationship("QuestionnaireVersion")
     agency = relationship("Agency")
