@@ -43,7 +43,8 @@ class Dossier(Base):
 
     __tablename__ = "dossier"
     __table_args__ = (
-        CheckConstraint("completed_on IS NULL OR completed_on >= received_on", name="completed_after_received"),
+        CheckConstraint("completed_on IS NULL OR completed_on >= received_on",
+                        name="completed_after_received"),
         CheckConstraint("apologies >= 0", name="apologies_nonnegative"),
         Index("ix_dossier_agency_completed", "agency_id", "completed_on"),
     )
@@ -194,7 +195,8 @@ class CampaignSample(Base):
     refused_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     reminders: Mapped[int] = mapped_column(Integer, default=0)
     last_reminded_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    response_id: Mapped[int | None] = mapped_column(ForeignKey("response.id", ondelete="SET NULL"), unique=True)
+    response_id: Mapped[int | None] = mapped_column(
+        ForeignKey("response.id", ondelete="SET NULL"), unique=True)
 
     campaign = relationship("Campaign")
     stratum = relationship("CampaignStratum")
