@@ -16,6 +16,7 @@ ROLE_NAMES = {
     "manager": _l("agency manager"),
     "leader": _l("leader (reports only)"),
     "handler": _l("case handler (answers citizens)"),
+    "enumerator": _l("enumerator (survey interviews)"),
 }
 
 # (endpoint, label, capability), in menu order.

@@ -15,9 +15,11 @@ MANAGER = "manager"
 LEADER = "leader"
 # Officers who answer citizens' cases of their agency (issue 18).
 HANDLER = "handler"
-ROLES = (ADMINISTRATOR, DESIGNER, MANAGER, LEADER, HANDLER)
+# Interviewers of a survey campaign (issue 19): they enter sampled dossiers' answers, nothing else.
+ENUMERATOR = "enumerator"
+ROLES = (ADMINISTRATOR, DESIGNER, MANAGER, LEADER, HANDLER, ENUMERATOR)
 # Roles that only make sense inside one agency's subtree.
-SCOPED_ROLES = (MANAGER, LEADER, HANDLER)
+SCOPED_ROLES = (MANAGER, LEADER, HANDLER, ENUMERATOR)
 
 
 class User(Base):
@@ -26,7 +28,8 @@ class User(Base):
     __tablename__ = "app_user"
     __table_args__ = (
         CheckConstraint(
-            "role IN ('administrator', 'designer', 'manager', 'leader', 'handler')", name="role"
+            "role IN ('administrator', 'designer', 'manager', 'leader', 'handler', 'enumerator')",
+            name="role"
         ),
     )
 

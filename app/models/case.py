@@ -123,7 +123,7 @@ class OutboxMessage(Base):
 
     __tablename__ = "outbox_message"
     __table_args__ = (
-        CheckConstraint("kind IN ('email', 'webhook')", name="kind"),
+        CheckConstraint("kind IN ('email', 'webhook', 'sms')", name="kind"),
         CheckConstraint("status IN ('pending', 'sent', 'failed')", name="status"),
         Index("ix_outbox_message_status_next", "status", "next_attempt_at"),
     )

@@ -6,7 +6,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency
-from app.models.auth import ADMINISTRATOR, DESIGNER, HANDLER, LEADER, MANAGER, User
+from app.models.auth import ADMINISTRATOR, DESIGNER, ENUMERATOR, HANDLER, LEADER, MANAGER, User
 
 # Capability -> roles holding it. Agency-bound roles hold it only inside their subtree.
 CAPABILITIES: dict[str, frozenset[str]] = {
@@ -19,11 +19,16 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "volumes": frozenset({ADMINISTRATOR, MANAGER}),
     "questionnaires": frozenset({ADMINISTRATOR, DESIGNER}),
     "reports": frozenset({ADMINISTRATOR, MANAGER, LEADER}),
-    "admin": frozenset({ADMINISTRATOR, DESIGNER, MANAGER, HANDLER}),
+    "admin": frozenset({ADMINISTRATOR, DESIGNER, MANAGER, HANDLER, ENUMERATOR}),
     # Cases (issue 18): the inbox, assigning and answering; the citizen's contact details only to the
     # agency's own officers (never to an administrator outside it).
     "cases": frozenset({ADMINISTRATOR, MANAGER, HANDLER}),
     "case_contact": frozenset({MANAGER, HANDLER}),
+    # Survey campaigns (issue 19): letters, e-mails and SMS to sampled dossiers (their contacts are
+    # personal data), the tracking of their outcomes, and the enumerators' interviews.
+    "invitations": frozenset({ADMINISTRATOR}),
+    "campaign_tracking": frozenset({ADMINISTRATOR, MANAGER}),
+    "interviews": frozenset({ADMINISTRATOR, ENUMERATOR}),
 }
 
 
