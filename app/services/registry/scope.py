@@ -29,6 +29,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     "invitations": frozenset({ADMINISTRATOR}),
     "campaign_tracking": frozenset({ADMINISTRATOR, MANAGER}),
     "interviews": frozenset({ADMINISTRATOR, ENUMERATOR}),
+    # Dossier lists (issue 19): managers import and read their agencies' dossiers; the holders'
+    # contacts only survey administrators read.
+    "dossiers": frozenset({ADMINISTRATOR, MANAGER}),
+    "dossier_contact": frozenset({ADMINISTRATOR}),
 }
 
 
