@@ -113,7 +113,7 @@ def compare_groups(totals: PsuTotals, pairs: list[tuple[str, str]], *,
     idx = np.array([[_group_index(totals, a), _group_index(totals, b)] for a, b in pairs])
     z = psu_influence(totals, lin.u, idx.ravel(), calibration)
     zd = z[:, 0::2, :] - z[:, 1::2, :]
-    var = dense_variance(zd.reshape(totals.n_psu, -1), totals.psu_stratum)
+    var = dense_variance(zd.reshape(totals.n_psu, -1), totals.psu_stratum, totals.stratum_fpc)
     est = lin.estimate[idx[:, 0]] - lin.estimate[idx[:, 1]]
     df = _pair_df(totals, [row for row in idx])
     labels = [f"{a} - {b}" for a, b in pairs]
@@ -137,8 +137,8 @@ def compare_to_all(totals: PsuTotals, *, measure: str = "satisfied", ci_level: f
     for start in range(0, totals.n_groups, chunk):
         groups = np.arange(start, min(totals.n_groups, start + chunk))
         z = psu_influence(totals, lin.u, groups, calibration) - z_all[:, None, :]
-        var[groups] = dense_variance(z.reshape(totals.n_psu, -1),
-                                     totals.psu_stratum).reshape(len(groups), -1)
+        var[groups] = dense_variance(z.reshape(totals.n_psu, -1), totals.psu_stratum,
+                                     totals.stratum_fpc).reshape(len(groups), -1)
     est = lin.estimate - whole.estimate[0]
     labels = [",".join(str(v) for v in totals.group_key(g).values()) + " - ALL"
               for g in range(totals.n_groups)]

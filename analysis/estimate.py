@@ -148,7 +148,7 @@ def variance_of(u: np.ndarray, totals: PsuTotals, calibration=None, cell_group=N
     ng = totals.n_groups if n_groups is None else n_groups
     if calibration is not None:
         return calibration.variance(u, totals, cg, ng)
-    return domain_variance(u, cg, totals.cell_psu, totals.psu_stratum, ng)
+    return domain_variance(u, cg, totals.cell_psu, totals.psu_stratum, ng, totals.stratum_fpc)
 
 
 @dataclass(frozen=True)
@@ -344,6 +344,8 @@ def _assemble(totals, parts, df_g, ci_level, ci_method, rules, calibration) -> I
                           "(R survey.lonely.psu='adjust'); records flagged lonely-psu",
             "df": "PSUs minus strata with a response in the group",
             "design": {"strata": totals.n_strata, "psus": totals.n_psu}}
+    if totals.stratum_fpc is not None:
+        meta["variance"] += "; strata drawn without replacement: each stratum's term times 1 − n_h/N_h"
     if calibration is not None:
         meta["calibration"] = calibration.report()
     keys = tuple(totals.group_key(g) for g in range(totals.n_groups))

@@ -103,6 +103,10 @@ class PsuTotals:
         Responses answering at least one criterion of each element.
     n_any : ndarray of int
         Responses answering at least one criterion.
+    stratum_fpc : ndarray or None
+        1 − f_h per stratum code when the strata were drawn without
+        replacement from known frames (see :func:`analysis.sampling.with_fpc`);
+        None (the default) for with-replacement variances.
     """
 
     spec: IndexSpec
@@ -122,6 +126,7 @@ class PsuTotals:
     n_answered: np.ndarray
     n_element: np.ndarray
     n_any: np.ndarray
+    stratum_fpc: np.ndarray | None = None
 
     @property
     def n_groups(self) -> int:

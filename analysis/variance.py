@@ -10,6 +10,12 @@ without domain responses (domain estimation). A stratum with a single PSU
 (n_h = 1) contributes z_hi² with c_h = 1: its deviation from the overall
 mean of the PSU totals, which is zero for every linearised estimator here
 (R ``survey`` 4.x with ``options(survey.lonely.psu = "adjust")``).
+
+A one-stage stratified design drawn without replacement (an official
+survey's sample of dossiers) may give a finite population correction per
+stratum, ``fpc[h] = 1 − f_h`` with f_h = n_h/N_h, which multiplies the
+stratum's contribution (R ``svydesign(..., fpc = ~N_h)``). Without it
+nothing is computed differently.
 """
 
 from __future__ import annotations
@@ -74,6 +80,7 @@ def domain_variance(
     cell_psu: np.ndarray,
     psu_stratum: np.ndarray,
     n_groups: int,
+    fpc: np.ndarray | None = None,
 ) -> DesignVariance:
     """Variance of linearised statistics for every domain at once (sparse cells).
 
@@ -87,6 +94,8 @@ def domain_variance(
         Stratum of every PSU of the whole design.
     n_groups : int
         Number of domains.
+    fpc : ndarray, optional
+        1 − f_h per stratum (finite population correction); none when omitted.
 
     Returns
     -------
@@ -129,17 +138,21 @@ def domain_variance(
     present = np.bincount(inv2, minlength=len(gh))
     ss += (size - present)[:, None] * zbar * zbar
     ss *= _stratum_scale(n_h[gh_h])[:, None]
+    if fpc is not None:
+        ss *= np.asarray(fpc, dtype=float)[gh_h][:, None]
     var = group_sum(ss, gh // n_strata, n_groups)
     lonely = np.bincount(gh // n_strata, weights=lonely_gh, minlength=n_groups) > 0
     return DesignVariance(var=var, lonely=lonely)
 
 
-def dense_variance(z: np.ndarray, psu_stratum: np.ndarray) -> np.ndarray:
+def dense_variance(z: np.ndarray, psu_stratum: np.ndarray,
+                   fpc: np.ndarray | None = None) -> np.ndarray:
     """Variance from dense PSU totals ``z`` (n_psu, k): one value per column.
 
     Notes
     -----
-    v = Σ_h c_h Σ_i (z_hi − z̄_h)², with z̄_h = 0 for single-PSU strata.
+    v = Σ_h c_h Σ_i (z_hi − z̄_h)², with z̄_h = 0 for single-PSU strata;
+    each stratum's term times ``fpc[h]`` (1 − f_h) when given.
     """
     n_strata = int(psu_stratum.max()) + 1
     n_h = np.bincount(psu_stratum, minlength=n_strata)
@@ -147,7 +160,10 @@ def dense_variance(z: np.ndarray, psu_stratum: np.ndarray) -> np.ndarray:
     zbar[n_h == 1] = 0.0
     dev = z - zbar[psu_stratum]
     ss = group_sum(dev * dev, psu_stratum, n_strata)
-    return (ss * _stratum_scale(n_h)[:, None]).sum(axis=0)
+    scale = _stratum_scale(n_h)
+    if fpc is not None:
+        scale = scale * np.asarray(fpc, dtype=float)
+    return (ss * scale[:, None]).sum(axis=0)
 
 
 def scatter_psu(u: np.ndarray, cell_group: np.ndarray, cell_psu: np.ndarray, n_psu: int,

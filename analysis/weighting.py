@@ -119,7 +119,8 @@ class Calibration:
             groups = np.arange(start, min(n_groups, start + step))
             z = scatter_psu(u, cell_group, totals.cell_psu, totals.n_psu, groups)
             z -= self.correction(u, totals, cell_group, groups)
-            var[groups] = dense_variance(z, totals.psu_stratum).reshape(len(groups), n_stats)
+            var[groups] = dense_variance(z, totals.psu_stratum, totals.stratum_fpc).reshape(
+                len(groups), n_stats)
         return DesignVariance(var=var, lonely=lonely)
 
     def correction(self, u: np.ndarray, totals: PsuTotals, cell_group: np.ndarray,
