@@ -184,7 +184,7 @@ def criterion_totals(
             measures.append(func.sum(weight * rating))
     query = (
         select(*keys, *measures)
-        .where(and_(Response.version_id == version_id, *where))
+        .where(and_(Response.version_id == version_id, Response.campaign_id.is_(None), *where))
         .group_by(*keys)
     )
     out = []
@@ -240,7 +240,7 @@ def psu_totals_table(
     measures.append(func.sum(_answered_any(list(ratings.values()))).label("OVERALL__n"))
     query = (
         select(*keys, *measures)
-        .where(and_(Response.version_id == version_id, *where))
+        .where(and_(Response.version_id == version_id, Response.campaign_id.is_(None), *where))
         .group_by(*keys[: len(by)], stratum, psu)
     )
     result = db.session.execute(query)
