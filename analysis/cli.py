@@ -44,9 +44,12 @@ def _level(text: str) -> float:
     return value
 
 
-def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("responses", help="responses CSV (docs/FORMATS.md §2)")
-    p.add_argument("--questionnaire", required=True, help="questionnaire file (YAML or JSON)")
+def _common(p: argparse.ArgumentParser, rollup: bool = False) -> None:
+    if rollup:  # the totals files carry their questionnaire; a file given must be the same one
+        p.add_argument("--questionnaire", help="questionnaire file the totals must have been made with")
+    else:
+        p.add_argument("responses", help="responses CSV (docs/FORMATS.md §2)")
+        p.add_argument("--questionnaire", required=True, help="questionnaire file (YAML or JSON)")
     p.add_argument("--by", default="", help="grouping columns, comma separated")
     p.add_argument("--ci-level", type=_level, default=0.95)
     p.add_argument("--ci-method", choices=CI_METHODS, default="logit")
@@ -78,6 +81,9 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
         if command in (None, name):
             _common(p)
             {"indices": lambda p: None, "compare": _compare_options, "rank": _rank_options}[name](p)
+    from .rollup import add_rollup_parser
+
+    add_rollup_parser(sub, _common, command in (None, "rollup"))
     return parser
 
 
@@ -149,6 +155,12 @@ def _indices(args) -> tuple[list[dict], dict]:
     table = estimate_indices(totals, measure=args.measure, ci_level=args.ci_level,
                              ci_method=args.ci_method, calibration=cal, rules=_rules(args))
     return table, {**table.meta, "measure": args.measure}
+
+
+def _rollup(args) -> tuple[list[dict], dict]:
+    from .rollup import rollup
+
+    return rollup(args, _margins(args))
 
 
 def _diff_records(diff, keyname="comparison") -> list[dict]:
@@ -296,9 +308,9 @@ def _write_bytes(output: str | None, chunks: list) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = argv[0] if argv and argv[0] in ("indices", "compare", "rank") else None
+    command = argv[0] if argv and argv[0] in ("indices", "compare", "rank", "rollup") else None
     args = build_parser(command).parse_args(argv)
-    run = {"indices": _indices, "compare": _compare, "rank": _rank}[args.command]
+    run = {"indices": _indices, "compare": _compare, "rank": _rank, "rollup": _rollup}[args.command]
     try:
         records, meta = run(args)
         _write(args, records, meta)
