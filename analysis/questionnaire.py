@@ -21,9 +21,11 @@ import yaml
 from analysis.errors import QuestionnaireError
 
 __all__ = [
+    "CONDITION_OPERATORS",
     "OPTION_QUESTION_TYPES",
     "QUESTION_TYPES",
     "RESERVED_COLUMNS",
+    "Condition",
     "Element",
     "Option",
     "Question",
@@ -82,7 +84,15 @@ _CASES_KEYS = ("overall_at_most", "any_criterion_at_most")
 QUICK_RATING_CODE = "OVERALL"
 _SCALE_KEYS = ("points", "labels", "satisfied")
 _ELEMENT_KEYS = ("code", "title", "weight", "questions")
-_QUESTION_KEYS = ("code", "type", "text", "description", "required", "options", "min", "max")
+_QUESTION_KEYS = ("code", "type", "text", "description", "required", "options", "min", "max", "show_if")
+# Skip logic (`show_if`): the operators, and the types of the earlier question each one can read.
+CONDITION_OPERATORS: tuple[str, ...] = ("equals", "one_of", "at_most", "at_least")
+_CONDITION_TYPES: dict[str, tuple[str, ...]] = {
+    "equals": ("yesno", "single", "multi", "likert", "nps", "number"),
+    "one_of": ("single", "multi", "likert", "nps"),
+    "at_most": ("likert", "nps", "number"),
+    "at_least": ("likert", "nps", "number"),
+}
 _OPTION_KEYS = ("value", "label")
 _MIN_POINTS, _MAX_POINTS = 2, 11
 
@@ -116,6 +126,50 @@ class Scale:
 
 
 @dataclass(frozen=True)
+class Condition:
+    """`show_if`: the question is asked only when an earlier question's answer meets this.
+
+    `value` is a string (yes/no and option values), an integer (likert, nps), a number, or for
+    `one_of` a tuple of those. A question whose condition is not met is not applicable: its answer
+    is not kept, it is never required, and it counts nowhere (neither missing nor dissatisfied).
+    """
+
+    question: str
+    operator: str
+    value: Any
+
+    def __hash__(self) -> int:
+        return hash((self.question, self.operator, self.value))
+
+    def met(self, answer: Any) -> bool:
+        """Whether a parsed answer of the earlier question meets the condition (None never does)."""
+        if answer is None:
+            return False
+        if isinstance(answer, bool):
+            answer = "yes" if answer else "no"
+        if self.operator in ("equals", "one_of"):
+            wanted = self.value if self.operator == "one_of" else (self.value,)
+            if isinstance(answer, tuple):  # a multi answer: any of the wanted options ticked
+                return any(value in answer for value in wanted)
+            return answer in wanted
+        if isinstance(answer, str | tuple):
+            return False
+        return answer <= self.value if self.operator == "at_most" else answer >= self.value
+
+    def describe(self) -> str:
+        """The condition as a short formula, the same in every language: "FEEDBACK = yes"."""
+        if self.operator == "one_of":
+            return f"{self.question} ∈ {{{', '.join(str(v) for v in self.value)}}}"
+        sign = {"equals": "=", "at_most": "≤", "at_least": "≥"}[self.operator]
+        return f"{self.question} {sign} {self.value}"
+
+    def definition(self) -> dict[str, Any]:
+        """The `show_if` mapping as the file writes it."""
+        value = list(self.value) if isinstance(self.value, tuple) else self.value
+        return {"question": self.question, self.operator: value}
+
+
+@dataclass(frozen=True)
 class Question:
     """One question; its `code` is the responses CSV column name."""
 
@@ -128,6 +182,8 @@ class Question:
     description: dict[str, str] | None = None
     min_value: int | float | None = None
     max_value: int | float | None = None
+    # Asked only when this holds (skip logic); None: always asked.
+    show_if: Condition | None = None
 
     def __hash__(self) -> int:
         # The dict fields are unhashable; equal objects always share these fields.
@@ -302,6 +358,26 @@ class Questionnaire:
                 return element
         raise KeyError(code)
 
+    def skipped(self, answers: dict[str, Any]) -> frozenset[str]:
+        """The codes of the questions not applicable to these parsed answers (code -> value).
+
+        A question is skipped when its `show_if` is not met; the answer of a skipped question
+        counts as no answer, so a question that depends on a skipped one is skipped too.
+        """
+        skipped: set[str] = set()
+        for q in self.all_questions():
+            condition = q.show_if
+            if condition is None:
+                continue
+            answer = None if condition.question in skipped else answers.get(condition.question)
+            if not condition.met(answer):
+                skipped.add(q.code)
+        return frozenset(skipped)
+
+    def has_conditions(self) -> bool:
+        """Whether any question has a `show_if`."""
+        return any(q.show_if is not None for q in self.all_questions())
+
     @property
     def default_language(self) -> str:
         """Return the default language, the first of `languages`."""
@@ -331,6 +407,8 @@ class _Checker:
         self.languages: tuple[str, ...] | None = None
         self.question_codes: dict[str, str] = {}
         self.element_codes: dict[str, str] = {}
+        # Parsed questions in file order with their key paths, for the conditions' second pass.
+        self.parsed_questions: list[tuple[str, Question]] = []
 
     def error(self, path: str, message: str) -> None:
         self.errors.append(f"{self.source}: {path or '(top)'}: {message}")
@@ -605,9 +683,10 @@ def _question(ck: _Checker, value: Any, path: str, element: str | None) -> Quest
     required = _field(ck, doc, "required", path, _boolean)
     options = _question_options(ck, doc, path, qtype)
     low, high = _question_bounds(ck, doc, path, qtype)
+    show_if = _field(ck, doc, "show_if", path, _condition_shape)
     if ck.failed_since(mark):
         return None
-    return Question(
+    question = Question(
         code=code,
         type=qtype,
         text=text,
@@ -617,7 +696,105 @@ def _question(ck: _Checker, value: Any, path: str, element: str | None) -> Quest
         description=description,
         min_value=low,
         max_value=high,
+        show_if=show_if,
     )
+    ck.parsed_questions.append((path, question))
+    return question
+
+
+def _condition_shape(ck: _Checker, value: Any, path: str) -> Condition | None:
+    """`show_if: {question: CODE, <operator>: value}` with exactly one operator; the value is
+    judged against the earlier question later (`_check_conditions`)."""
+    mark = ck.mark()
+    doc = _mapping(ck, value, path, ("question", *CONDITION_OPERATORS), ("question",))
+    if doc is None:
+        return None
+    code = _field(ck, doc, "question", path, _code)
+    operators = [key for key in CONDITION_OPERATORS if key in doc]
+    if len(operators) != 1:
+        found = ", ".join(operators) if operators else "none"
+        ck.error(path, f"needs exactly one of {', '.join(CONDITION_OPERATORS)} (found: {found})")
+    if ck.failed_since(mark):
+        return None
+    operator = operators[0]
+    raw = doc[operator]
+    if operator == "one_of":
+        if not isinstance(raw, list) or not raw:
+            ck.error(_key(path, operator), f"expected a non-empty list of values, got {_kind(raw)}")
+            return None
+        return Condition(code, operator, tuple(_yes_no_word(item) for item in raw))
+    if isinstance(raw, list | dict) or raw is None:
+        ck.error(_key(path, operator), f"expected one value, got {_kind(raw)}")
+        return None
+    return Condition(code, operator, _yes_no_word(raw))
+
+
+def _yes_no_word(value: Any) -> Any:
+    # YAML reads an unquoted yes/no as a boolean; the condition means the answer's word.
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return value
+
+
+def _condition_value_fault(value: Any, question: Question, scale: Scale | None) -> str | None:
+    """Why a value cannot be an answer of `question` (None when it can)."""
+    if question.type == "yesno":
+        return None if value in ("yes", "no") else f"{value!r} is not an answer of yes/no question " \
+            f"{question.code} (yes or no)"
+    if question.type in OPTION_QUESTION_TYPES:
+        allowed = question.option_values()
+        return None if isinstance(value, str) and value in allowed else \
+            f"{value!r} is not an option of {question.code} ({', '.join(allowed)})"
+    if question.type in ("likert", "nps"):
+        low, high = (1, scale.points if scale else None) if question.type == "likert" else (0, 10)
+        ok = isinstance(value, int) and not isinstance(value, bool) and value >= low and (
+            high is None or value <= high)
+        return None if ok else f"{value!r} is not a rating of {question.code} " \
+            f"(an integer from {low} to {high if high is not None else 'the scale points'})"
+    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
+    return None if ok else f"{value!r} is not a number"
+
+
+def _check_conditions(ck: _Checker, scale: Scale | None) -> None:
+    """Each `show_if` reads an EARLIER question (elements' questions first, then the others) with an
+    operator that fits its type and values it can have."""
+    earlier: dict[str, Question] = {}
+    for path, question in ck.parsed_questions:
+        condition = question.show_if
+        if condition is not None:
+            where = _key(_key(path, "show_if"), "question")
+            referent = earlier.get(condition.question)
+            if referent is None:
+                if condition.question == question.code:
+                    ck.error(where, "a question cannot depend on itself")
+                elif condition.question in ck.question_codes and condition.question not in {
+                        q.code for _, q in ck.parsed_questions}:
+                    pass  # that question has its own errors, reported there
+                elif condition.question in ck.question_codes:
+                    ck.error(where, f"{condition.question!r} comes later; a condition can only read "
+                                    "an earlier question")
+                else:
+                    ck.error(where, f"unknown question {condition.question!r}")
+            else:
+                _check_condition_value(ck, _key(path, "show_if"), condition, referent, scale)
+        earlier[question.code] = question
+
+
+def _check_condition_value(ck: _Checker, path: str, condition: Condition, referent: Question,
+                           scale: Scale | None) -> None:
+    operator_path = _key(path, condition.operator)
+    fits = _CONDITION_TYPES[condition.operator]
+    if referent.type not in fits:
+        ck.error(operator_path, f"cannot be used with {referent.type} question {referent.code} "
+                                f"(only {', '.join(fits)})")
+        return
+    values = condition.value if condition.operator == "one_of" else (condition.value,)
+    for i, value in enumerate(values):
+        fault = _condition_value_fault(value, referent, scale)
+        if fault is not None:
+            ck.error(f"{operator_path}[{i}]" if condition.operator == "one_of" else operator_path, fault)
+    if len(set(values)) != len(values):
+        ck.error(operator_path, "a value is listed twice")
 
 
 def _question_options(
@@ -770,6 +947,7 @@ def parse_questionnaire(data: Any, source: str = "<data>") -> Questionnaire:
         ck.error("quick_rating", f"needs a likert question coded {QUICK_RATING_CODE} (the overall item)")
     cases = _field(ck, doc, "cases", "", _case_thresholds, scale, (*questions, *(
         q for e in elements if e for q in e.questions)))
+    _check_conditions(ck, scale)
     if ck.errors:
         raise QuestionnaireError(ck.errors)
     questionnaire = Questionnaire(
@@ -801,6 +979,8 @@ def _question_definition(q: Question) -> dict[str, Any]:
         result["min"] = q.min_value
     if q.max_value is not None:
         result["max"] = q.max_value
+    if q.show_if is not None:  # only when set, so definitions without skip logic stay as they were
+        result["show_if"] = q.show_if.definition()
     return result
 
 

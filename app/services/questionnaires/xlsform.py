@@ -5,8 +5,9 @@ Export writes the `survey`, `choices` and `settings` sheets: each element a grou
 `sipas_satisfied` column), nps `select_one sipas_nps`, yes/no `select_one sipas_yesno`, single and
 multiple choices `select_one` / `select_multiple` with a list per question, text `text`, numbers
 `decimal` with a constraint for their bounds; labels as `label::Vietnamese (vi)` and
-`label::English (en)`. Import reads the same, refusing with sheet, row and column what the platform
-cannot represent (repeat, calculate, formulas, macros, too many rows).
+`label::English (en)`; skip logic (`show_if`) as `relevant`. Import reads the same, refusing with sheet,
+row and column what the platform cannot represent (repeat, calculate, other `relevant` expressions,
+formulas, macros, too many rows).
 """
 
 from __future__ import annotations
@@ -32,6 +33,12 @@ _RATING = "\x00rating"
 SCALE_LIST, NPS_LIST, YESNO_LIST = "sipas_scale", "sipas_nps", "sipas_yesno"
 _LABEL = re.compile(r"^(label|hint)::(?:[^()]*\()?([a-z]{2,3}(?:-[A-Za-z0-9]{2,8})*)\)?$")
 _BOUND = re.compile(r"^\.\s*(>=|<=)\s*(-?[0-9.]+)$")
+# The `relevant` expressions that are a `show_if` (FORMATS.md §1.z), and how they are joined.
+_RELEVANT_COMPARE = re.compile(
+    r"^\$\{([A-Za-z][A-Za-z0-9_]*)\}\s*(=|<=|>=)\s*(?:'([^']*)'|(-?[0-9]+(?:\.[0-9]+)?))$")
+_RELEVANT_SELECTED = re.compile(r"^selected\(\s*\$\{([A-Za-z][A-Za-z0-9_]*)\}\s*,\s*'([^']*)'\s*\)$")
+_RELEVANT_FORMS = ("${Q} = 'value'", "${Q} <= N", "${Q} >= N", "selected(${Q}, 'value')",
+                   "the '=' or selected forms on one question joined by 'or'")
 SUPPORTED_TYPES = ("select_one", "select_multiple", "text", "decimal", "integer", "note", "begin_group",
                    "end_group", "begin group", "end group")
 
@@ -49,13 +56,36 @@ def _labelled(texts: dict | None, languages: list[str], kind: str = "label") -> 
     return {f"{kind}::{LANGUAGE_NAMES.get(lang, lang)} ({lang})": texts.get(lang, "") for lang in languages}
 
 
-def _question_rows(question: dict, languages: list[str], choices: list[dict]) -> dict:
+def _relevant(condition: dict, types: dict[str, str]) -> str:
+    """A `show_if` as an XLSForm `relevant` expression."""
+    code = condition["question"]
+    ref = "${" + code + "}"
+    kind = types.get(code, "")
+    for operator, sign in (("at_most", "<="), ("at_least", ">=")):
+        if operator in condition:
+            return f"{ref} {sign} {condition[operator]}"
+    values = condition["one_of"] if "one_of" in condition else [condition["equals"]]
+    if kind == "multi":
+        return " or ".join(f"selected({ref}, '{value}')" for value in values)
+    if kind == "number":
+        return " or ".join(f"{ref} = {value}" for value in values)
+    return " or ".join(f"{ref} = '{value}'" for value in values)
+
+
+def _required_and_relevant(question: dict, types: dict[str, str]) -> dict:
+    row = {"required": "yes"} if question.get("required") else {}
+    if question.get("show_if"):
+        row["relevant"] = _relevant(question["show_if"], types)
+    return row
+
+
+def _question_rows(question: dict, languages: list[str], choices: list[dict],
+                   types: dict[str, str] | None = None) -> dict:
     kind = question["type"]
     row = {"name": question["code"], **_labelled(question.get("text"), languages)}
     if question.get("description"):
         row.update(_labelled(question["description"], languages, "hint"))
-    if question.get("required"):
-        row["required"] = "yes"
+    row.update(_required_and_relevant(question, types or {}))
     if kind == "likert":
         row["type"] = f"select_one {SCALE_LIST}"
     elif kind == "nps":
@@ -99,6 +129,8 @@ def export_xlsform(definition: dict) -> bytes:
     """A questionnaire definition (FORMATS.md §1 as a mapping) as an XLSForm workbook."""
     languages = list(definition["languages"])
     survey, choices = [], _fixed_choices(definition, languages)
+    types = {q["code"]: q["type"] for e in definition.get("elements", []) for q in e.get("questions", [])}
+    types.update({q["code"]: q["type"] for q in definition.get("questions", [])})
     if definition.get("description"):
         survey.append({"type": "note", "name": "sipas_description",
                        **_labelled(definition["description"], languages)})
@@ -107,9 +139,9 @@ def export_xlsform(definition: dict) -> bytes:
         survey.append({"type": "begin_group", "name": element["code"],
                        **_labelled(element.get("title"), languages),
                        "sipas_weight": "" if weight is None else str(weight)})
-        survey += [_question_rows(q, languages, choices) for q in element.get("questions", [])]
+        survey += [_question_rows(q, languages, choices, types) for q in element.get("questions", [])]
         survey.append({"type": "end_group", "name": element["code"]})
-    survey += [_question_rows(q, languages, choices) for q in definition.get("questions", [])]
+    survey += [_question_rows(q, languages, choices, types) for q in definition.get("questions", [])]
     title = definition.get("title") or {}
     settings = [{"form_title": title.get(languages[0], definition["code"]),
                  "form_id": definition["code"], "version": str(definition["version"]),
@@ -200,7 +232,63 @@ def _select(kind: str, list_name: str, lists: dict, question: dict) -> bool:
     return True
 
 
-def _question(number: int, cells: dict, lists: dict, problems: list[str]) -> dict | None:
+def _relevant_value(text: str, kind: str):
+    """A `relevant` value as the show_if value of a question of this type."""
+    if kind in ("likert", "nps") and re.fullmatch(r"[0-9]+", text):
+        return int(text)
+    if kind == "number":
+        number = float(text)
+        return int(number) if number.is_integer() else number
+    return text
+
+
+def _show_if(number: int, expression: str, types: dict[str, str], problems: list[str]) -> dict | None:
+    """A `relevant` expression of the forms the export writes, as a show_if; else a problem."""
+    where = f"sheet survey, row {number}, column relevant"
+    refused = f"{where}: {expression!r} is not supported (supported: {'; '.join(_RELEVANT_FORMS)})"
+    parts = [p.strip() for p in re.split(r"\s+or\s+", expression.strip())]
+    found = []
+    for part in parts:
+        compare, selected = _RELEVANT_COMPARE.match(part), _RELEVANT_SELECTED.match(part)
+        if compare:
+            found.append((compare.group(1), compare.group(2), compare.group(3) if compare.group(3) is not None
+                          else compare.group(4)))
+        elif selected:
+            found.append((selected.group(1), "=", selected.group(2)))
+        else:
+            problems.append(refused)
+            return None
+    codes = {code for code, _sign, _value in found}
+    signs = {sign for _code, sign, _value in found}
+    if len(codes) != 1 or (len(found) > 1 and signs != {"="}):
+        problems.append(refused)
+        return None
+    code = found[0][0]
+    kind = types.get(code, "")
+    try:
+        values = [_relevant_value(value, kind) for _code, _sign, value in found]
+    except ValueError:
+        problems.append(f"{where}: {expression!r}: {code} is a number question; compare it with a number")
+        return None
+    if len(found) > 1:
+        return {"question": code, "one_of": values}
+    operator = {"=": "equals", "<=": "at_most", ">=": "at_least"}[found[0][1]]
+    return {"question": code, operator: values[0]}
+
+
+def _unsupported_columns(number: int, cells: dict, question: dict, problems: list[str],
+                         types: dict[str, str] | None) -> None:
+    for column in ("calculation", "repeat_count", "choice_filter", "trigger"):
+        if column in cells:
+            problems.append(f"sheet survey, row {number}, column {column}: not supported by the platform")
+    if "relevant" in cells:
+        show_if = _show_if(number, cells["relevant"], types if types is not None else {}, problems)
+        if show_if is not None:
+            question["show_if"] = show_if
+
+
+def _question(number: int, cells: dict, lists: dict, problems: list[str],
+              types: dict[str, str] | None = None) -> dict | None:
     kind, _, list_name = cells.get("type", "").partition(" ")
     where = f"sheet survey, row {number}, column type"
     question: dict = {"code": cells.get("name", ""), "text": _texts(cells)}
@@ -209,9 +297,7 @@ def _question(number: int, cells: dict, lists: dict, problems: list[str]) -> dic
         question["description"] = hint
     if cells.get("required", "").lower() in ("yes", "true", "true()", "1"):
         question["required"] = True
-    for column in ("relevant", "calculation", "repeat_count", "choice_filter", "trigger"):
-        if column in cells:
-            problems.append(f"sheet survey, row {number}, column {column}: not supported by the platform")
+    _unsupported_columns(number, cells, question, problems, types)
     if kind in ("select_one", "select_multiple"):
         if not _select(kind, list_name.strip(), lists, question):
             problems.append(f"{where}: no list {list_name.strip()!r} in the choices sheet")
@@ -225,6 +311,8 @@ def _question(number: int, cells: dict, lists: dict, problems: list[str]) -> dic
         problems.append(f"{where}: {cells.get('type', '')!r} is not supported by the platform "
                         f"(supported: {', '.join(SUPPORTED_TYPES)})")
         return None
+    if types is not None:
+        types[question["code"]] = question["type"]
     return question
 
 
@@ -250,6 +338,7 @@ def _group(number: int, cells: dict, open_group, problems: list[str]) -> dict:
 
 def _survey(rows, lists, problems) -> tuple[list, list, dict | None]:
     elements, questions, description, group = [], [], None, None
+    types: dict[str, str] = {}  # the questions read so far: what a later `relevant` compares
     for number, cells in rows:
         kind = cells.get("type", "").split(" ")[0].replace(" ", "_")
         if cells.get("type", "").startswith(("begin repeat", "begin_repeat")):
@@ -265,7 +354,7 @@ def _survey(rows, lists, problems) -> tuple[list, list, dict | None]:
         elif kind == "note":
             continue
         else:
-            question = _question(number, cells, lists, problems)
+            question = _question(number, cells, lists, problems, types)
             if question is not None:
                 (group["questions"] if group is not None else questions).append(question)
     return elements, questions, description

@@ -106,10 +106,10 @@ def test_what_the_platform_cannot_represent_is_refused_with_row_and_column(row, 
 
 def test_relevant_a_formula_macros_and_junk_are_refused():
     relevant = [SPEC_SURVEY[0] + ["relevant"]] + [row + [""] for row in SPEC_SURVEY[1:]]
-    relevant[-1][-1] = "${E1_1} = 5"
+    relevant[-1][-1] = "${E1_1} != 5"  # skip logic reads only the forms the export writes (issue 17)
     with pytest.raises(XLSFormError) as info:
         import_xlsform(_book(relevant, SPEC_CHOICES, SPEC_SETTINGS), "r.xlsx")
-    assert "sheet survey, row 9, column relevant: not supported by the platform" in str(info.value)
+    assert "sheet survey, row 9, column relevant: '${E1_1} != 5' is not supported" in str(info.value)
     formula = [list(row) for row in SPEC_SURVEY]
     formula[8][2] = "=1+1"
     with pytest.raises(XLSFormError) as info:
@@ -165,3 +165,83 @@ def test_the_version_page_offers_the_xlsform(client, app):
     response = client.get(f"/admin/questionnaires/versions/{version.id}/xlsform")
     assert response.status_code == 200 and response.headers["Content-Disposition"].endswith('.xlsx"')
     assert import_xlsform(response.get_data(), "v.xlsx").code == version.questionnaire.code
+
+
+# ------------------------------------------------------------------ skip logic (issue 17, part 4)
+
+SKIP_QUESTIONNAIRE = {
+    "code": "skip-demo", "version": 1, "title": {"vi": "Thử", "en": "Trial"}, "languages": ["vi", "en"],
+    "scale": {"points": 5, "labels": {"vi": ["1", "2", "3", "4", "5"], "en": ["1", "2", "3", "4", "5"]},
+              "satisfied": [4, 5]},
+    "elements": [{"code": "E1", "title": {"vi": "Một", "en": "One"}, "questions": [
+        {"code": "FEEDBACK", "type": "yesno", "text": {"vi": "Góp ý?", "en": "Feedback?"}},
+        {"code": "E1_1", "type": "likert", "text": {"vi": "A", "en": "A"},
+         "show_if": {"question": "FEEDBACK", "equals": "yes"}},
+        {"code": "E1_2", "type": "likert", "text": {"vi": "B", "en": "B"},
+         "show_if": {"question": "E1_1", "at_most": 3}},
+    ]}],
+    "questions": [
+        {"code": "HOW", "type": "single", "text": {"vi": "Cách", "en": "How"}, "options": [
+            {"value": "a", "label": {"vi": "A", "en": "A"}}, {"value": "b", "label": {"vi": "B", "en": "B"}},
+            {"value": "c", "label": {"vi": "C", "en": "C"}}]},
+        {"code": "WHY", "type": "text", "text": {"vi": "Vì sao", "en": "Why"},
+         "show_if": {"question": "HOW", "one_of": ["a", "b"]}},
+        {"code": "TICK", "type": "multi", "text": {"vi": "Chọn", "en": "Pick"}, "options": [
+            {"value": "x", "label": {"vi": "X", "en": "X"}},
+            {"value": "y", "label": {"vi": "Y", "en": "Y"}}]},
+        {"code": "TICKED", "type": "text", "text": {"vi": "X?", "en": "X?"},
+         "show_if": {"question": "TICK", "equals": "x"}},
+        {"code": "AGE", "type": "number", "text": {"vi": "Tuổi", "en": "Age"}, "min": 0, "max": 120},
+        {"code": "OLD", "type": "yesno", "text": {"vi": "Hưu?", "en": "Retired?"},
+         "show_if": {"question": "AGE", "at_least": 60}},
+        {"code": "NPS", "type": "nps", "text": {"vi": "Giới thiệu?", "en": "Recommend?"}},
+        {"code": "NPS_WHY", "type": "text", "text": {"vi": "Vì sao?", "en": "Why?"},
+         "show_if": {"question": "NPS", "one_of": [0, 1, 2]}},
+    ],
+}
+
+
+def test_skip_logic_is_exported_as_relevant_converts_with_pyxform_and_round_trips(tmp_path):
+    data = export_xlsform(SKIP_QUESTIONNAIRE)
+    path = tmp_path / "skip.xlsx"
+    path.write_bytes(data)
+    xform = convert(xlsform=str(path)).xform
+    sheet = load_workbook(io.BytesIO(data))["survey"]
+    header = [c.value for c in sheet[1]]
+    relevant = {row[header.index("name")]: row[header.index("relevant")]
+                for row in sheet.iter_rows(min_row=2, values_only=True) if row[header.index("relevant")]}
+    assert relevant == {
+        "E1_1": "${FEEDBACK} = 'yes'", "E1_2": "${E1_1} <= 3", "WHY": "${HOW} = 'a' or ${HOW} = 'b'",
+        "TICKED": "selected(${TICK}, 'x')", "OLD": "${AGE} >= 60",
+        "NPS_WHY": "${NPS} = '0' or ${NPS} = '1' or ${NPS} = '2'",
+    }
+    # pyxform turned each into the XForm's relevant binding
+    assert xform.count("relevant=") == 6 and "relevant=\" /data/E1/FEEDBACK  = 'yes'\"" in xform
+    back = import_xlsform(data, "skip.xlsx")
+    assert back == parse_questionnaire(SKIP_QUESTIONNAIRE, source="skip")
+    assert back.definition == parse_questionnaire(SKIP_QUESTIONNAIRE).definition
+    assert back.question("E1_2").show_if.definition() == {"question": "E1_1", "at_most": 3}
+    assert back.question("NPS_WHY").show_if.value == (0, 1, 2)
+
+
+@pytest.mark.parametrize("expression, message", [
+    ("${E1_1} != 5", "'${E1_1} != 5' is not supported"),
+    ("${E1_1} = '4' and ${E1_2} = '5'", "is not supported"),
+    ("${E1_1} <= 3 or ${E1_1} >= 5", "is not supported"),
+    ("${E1_1} = '4' or ${E1_3} = 'staff'", "is not supported"),
+    ("count(${E1_3}) > 1", "is not supported"),
+    ("${COMMENT} = 'x'", "show_if.question: 'COMMENT' comes later"),
+    ("${E1_1} = '9'", "9 is not a rating of E1_1"),
+    ("${E1_2} <= 3", "show_if.at_most: cannot be used with single question E1_2"),
+])
+def test_other_relevant_expressions_are_refused_with_row_and_column(expression, message):
+    survey = [SPEC_SURVEY[0] + ["relevant"]] + [row + [""] for row in SPEC_SURVEY[1:]]
+    survey[-2][-1] = expression  # COMMENT's row (row 8) for the first ones; AGE follows it
+    if "COMMENT" in expression:
+        survey[5][-1], survey[-2][-1] = expression, ""  # E1_3 (row 6) reads a later question
+    with pytest.raises(XLSFormError) as info:
+        import_xlsform(_book(survey, SPEC_CHOICES, SPEC_SETTINGS), "r.xlsx")
+    problems = " | ".join(info.value.problems)
+    assert message in problems, problems
+    if "not supported" in message:
+        assert "sheet survey, row 8, column relevant:" in problems
