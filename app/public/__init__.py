@@ -4,4 +4,4 @@ from flask import Blueprint
 
 bp = Blueprint("public", __name__)
 
-from app.public import cases, cli, views  # noqa: E402,F401  (routes and commands attach to bp)
+from app.public import cases, cli, invitations, views  # noqa: E402,F401  (routes and commands attach to bp)

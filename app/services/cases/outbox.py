@@ -258,7 +258,22 @@ def _send_webhook(message: OutboxMessage) -> None:
         raise Transient(f"{type(exc).__name__}: {exc}") from exc
 
 
-SENDERS = {"email": _send_email, "webhook": _send_webhook}
+def _send_sms(message: OutboxMessage) -> None:
+    # Survey invitations by SMS (issue 19): the gateway adapter lives with the invitations.
+    from app.services.invitations.sms import send_sms
+
+    send_sms(message)
+
+
+SENDERS = {"email": _send_email, "webhook": _send_webhook, "sms": _send_sms}
+
+
+def _tell_campaign(message: OutboxMessage) -> None:
+    """An invitation's delivery or bounce marks its sampled dossier (issue 19), in this transaction."""
+    if (message.payload or {}).get("campaign_sample_id"):
+        from app.services.invitations.sending import record_delivery
+
+        record_delivery(message)
 
 
 @dataclass
@@ -309,6 +324,7 @@ def _send_one(message_id: int, result: Drained) -> None:
         message.last_error = None
         result.sent += 1
     message.locked_until = None
+    _tell_campaign(message)
     db.session.commit()
 
 
