@@ -138,6 +138,7 @@ def register_commands(app: Flask) -> None:
     from app.admin.commands import audit_cli, users_cli
     from app.admin.commands_cases import cases_cli, outbox_cli
     from app.admin.commands_dossiers import dossiers_cli
+    from app.admin.commands_totals import totals_cli
     from app.admin.commands_volumes import volumes_cli
     from app.commands import counters_cli, demo_command, responses_cli, surveys_cli
 
@@ -145,3 +146,4 @@ def register_commands(app: Flask) -> None:
                     cases_cli, volumes_cli):
         app.cli.add_command(command)
     app.cli.add_command(dossiers_cli)
+    app.cli.add_command(totals_cli)

@@ -108,6 +108,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 10),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "sipas@localhost"),
         "WEBHOOK_TIMEOUT": _int("WEBHOOK_TIMEOUT", 10),
+        # Totals files for the national roll-up (issue 20): this installation's unit code (empty: the
+        # code of the only top-level agency) and its Ed25519 signing key (created on first use, 0600).
+        "TOTALS_UNIT": os.environ.get("TOTALS_UNIT", ""),
+        "TOTALS_SIGNING_KEY": (os.environ.get("TOTALS_SIGNING_KEY")
+                               or str(instance_dir / "totals_signing_key.pem")),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -1,0 +1,20 @@
+"""Totals files for the national roll-up (issue 20; docs/FORMATS.md §7): this installation's per-cell sums
+of a questionnaire over a period, read from the responses with one GROUP BY and written as a signed
+Parquet file, and the Ed25519 key that signs them. The citizens' answers never leave; only these sums do.
+"""
+
+from app.services import lazy_exports
+
+# name -> the module of this package that defines it (None: the module itself)
+__getattr__, __all__ = lazy_exports(
+    __name__,
+    {
+        "TotalsExport": "export",
+        "TotalsExportError": "export",
+        "TotalsRequest": "export",
+        "export_totals": "export",
+        "totals_table": "export",
+        "public_key_pem": "keys",
+        "signing_key_pem": "keys",
+    },
+)
