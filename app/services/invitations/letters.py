@@ -35,7 +35,9 @@ class Letter:
     agency: dict[str, str]
     qr: str
     url: str
-    short_url: str
+    # The address as typed, in two lines: the site and path, then the code.
+    base: str
+    code: str
     texts: dict[str, list[str]]
 
 
@@ -49,11 +51,12 @@ def post_samples(campaign: Campaign, reminders: bool = False, now: datetime | No
         select(CampaignSample, DossierContact)
         .join(DossierContact, DossierContact.dossier_id == CampaignSample.dossier_id)
         .where(CampaignSample.campaign_id == campaign.id, DossierContact.channel == "post", *conditions)
-        .order_by(CampaignSample.stratum_id, CampaignSample.draw_order)).tuples())
+        .order_by(CampaignSample.stratum_id, CampaignSample.draw_order)).all())
 
 
-def _inline_svg(data: bytes) -> str:
-    text = data.decode()
+def _inline_svg(data: bytes, number: int) -> str:
+    # Inline (nothing is fetched), and each page's path with its own id.
+    text = data.decode().replace('id="qr-path"', f'id="qr-path-{number}"')
     return text[text.index("<svg"):]
 
 
@@ -81,12 +84,13 @@ def letters_pdf(campaign: Campaign, reminders: bool = False,
     now = now or utcnow()
     letters = []
     rows = post_samples(campaign, reminders, now)
-    for sample, contact in rows:
-        url = invitation_url(invitation_code(sample))
+    for number, (sample, contact) in enumerate(rows):
+        code = invitation_code(sample)
+        url = invitation_url(code)
         letters.append(Letter(
             name=contact.name or "", address=contact.address, dossier=sample.dossier.code,
             agency={lang: sample.dossier.agency.name(lang) for lang in ("vi", "en")},
-            qr=_inline_svg(qr_svg(url)), url=url, short_url=short_address(url),
+            qr=_inline_svg(qr_svg(url), number), url=url, base=short_address(url)[:-len(code)], code=code,
             texts=_texts(campaign, sample, reminders)))
         if reminders:
             record_reminder(sample, now)
