@@ -11,6 +11,7 @@ bp = Blueprint("admin", __name__, static_folder="static", static_url_path="/stat
 from app.admin import (  # noqa: E402,F401  (routes attach to bp)
     views_cases,
     views_designer,
+    views_dossiers,
     views_home,
     views_org,
     views_qr,

@@ -25,5 +25,7 @@ __getattr__, __all__ = lazy_exports(
         "timeliness_by_month": "timeliness",
         "timeliness_by_agency_month": "timeliness",
         "timeliness_total": "timeliness",
+        "timeliness_table": "timeliness",
+        "TimelinessTable": "timeliness",
     },
 )

@@ -93,3 +93,18 @@ def timeliness_by_agency_month(agency_ids: Iterable[int], start: str | None = No
         out[key] = out.get(key, Timeliness(key[1])) + Timeliness(
             key[1], int(n), int(ok or 0), int(late or 0), int(apologies or 0))
     return out
+
+
+@dataclass(frozen=True)
+class TimelinessTable:
+    """A report's timeliness: per month, and the period's total (None when no dossier was completed)."""
+
+    months: list[Timeliness]
+    total: Timeliness | None
+
+
+def timeliness_table(agency_ids: Iterable[int], start: str | None = None, end: str | None = None
+                     ) -> TimelinessTable:
+    """The report pages' and the PDF's timeliness of a subtree over [start, end] (one query)."""
+    months = timeliness_by_month(agency_ids, start, end)
+    return TimelinessTable(months, timeliness_total(months) if months else None)

@@ -7,6 +7,7 @@ import io
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from dataclasses import field as dataclass_field
 from datetime import date
 
 from sqlalchemy import select
@@ -15,6 +16,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Agency, DossierVolume, ServicePoint, User
 from app.services.accounts.audit import record_event
+from app.services.dossiers import derived_months, derived_pairs
 from app.services.exchange.problems import Problem, problem_of
 from app.services.exchange.responses_csv import ImportReport
 from app.services.registry.scope import visible_agency_ids
@@ -22,6 +24,8 @@ from app.services.registry.scope import visible_agency_ids
 COLUMNS = ("agency", "service_point", "month", "dossiers")
 MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 MAX_DOSSIERS = 10_000_000
+# An agency's own figure for a month that the dossier list covers comes from the list (issue 19).
+FROM_LIST = "this month's figure comes from the dossier list; import the list again to change it"
 
 
 def parse_month(text: str) -> date:
@@ -66,6 +70,7 @@ class _Checker:
         }
         self.visible = visible_agency_ids(actor) if actor is not None else None  # None: the command line
         self.seen: set[tuple[int, int | None, date]] = set()
+        self.from_list = derived_pairs(self.agencies.values())
 
     def error(self, position, field: str, message: str | Problem, **params) -> None:
         """Record an error at a cell: `message` is an English msgid with %(name)s for `params`."""
@@ -107,6 +112,9 @@ class _Checker:
         if self.report.error_count != before:
             return None
         key = (agency_id, counter_id, parsed["month"])
+        if counter_id is None and (agency_id, parsed["month"]) in self.from_list:
+            self.error(position, "month", FROM_LIST)
+            return None
         if key in self.seen:
             self.error(position, "month", "the same agency, service point and month appear twice")
             return None
@@ -210,6 +218,8 @@ class VolumeGrid:
     rows: list[GridRow]
     cells: dict[tuple[str, int], str]  # (row key, month 1-12) -> the figure, or what was typed
     errors: dict[tuple[str, int], Problem]
+    # Months whose agency total the dossier list gives (issue 19): shown, not typed.
+    from_list: set[int] = dataclass_field(default_factory=set)
 
 
 def _stored(agency_id: int, year: int) -> dict[tuple[int | None, int], DossierVolume]:
@@ -229,7 +239,16 @@ def volume_grid(agency: Agency, year: int) -> VolumeGrid:
                                    if c.active or c.id in with_figures]
     cells = {("a" if counter_id is None else str(counter_id), month): str(v.dossiers)
              for (counter_id, month), v in stored.items()}
-    return VolumeGrid(agency, year, rows, cells, {})
+    return VolumeGrid(agency, year, rows, cells, {}, derived_months(agency.id, year))
+
+
+def _from_list(grid: VolumeGrid, key: str, month: int, text: str, existing: DossierVolume | None) -> bool:
+    """Whether the cell is an agency total the dossier list gives (a changed one is marked refused)."""
+    if key != "a" or month not in grid.from_list:
+        return False
+    if text != (str(existing.dossiers) if existing else ""):
+        grid.errors[(key, month)] = Problem(FROM_LIST)
+    return True
 
 
 def save_volume_grid(grid: VolumeGrid, typed: dict[tuple[str, int], str], actor: User | None) -> int:
@@ -247,6 +266,8 @@ def save_volume_grid(grid: VolumeGrid, typed: dict[tuple[str, int], str], actor:
             continue
         text = raw.strip().replace(" ", "").replace("\u00a0", "")
         existing = stored.get((counters[key], month))
+        if _from_list(grid, key, month, text, existing):
+            continue
         grid.cells[(key, month)] = raw.strip()
         if text == "":
             if existing is not None:
