@@ -100,9 +100,11 @@ def _cell_select(version_id: int, questionnaire: Questionnaire, where):
         if members:
             columns.append(element_columns(questionnaire)[element.code])
             measures.append(_answered_any(members))
-    # A voided response (issue 17) is in no cell.
+    # A voided response (issue 17) is in no cell, nor one answering a survey campaign (issue 19:
+    # the counters' reports are a convenience sample; campaign estimates are weighted apart).
     query = (select(*keys, *measures)
-             .where(Response.version_id == version_id, Response.voided_at.is_(None), where)
+             .where(Response.version_id == version_id, Response.voided_at.is_(None),
+                    Response.campaign_id.is_(None), where)
              .group_by(*keys))
     return columns, query
 
