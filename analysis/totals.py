@@ -506,6 +506,14 @@ def totals_from_table(
     inv, cells, *labels = _cell_index([col[b] for b in by], [col[c] for c in calibration],
                                       col["stratum"], col["psu"], n_rows)
     m = len(cells["cell_group"])
+    if m == n_rows:
+        # Already one row per cell (a table summed per cell beforehand): placing each row
+        # is what the sums below give, 0 + x = x to the bit, without a pass per column.
+        merged = {}
+        for name, v in sums.items():
+            merged[name] = np.empty((m, *v.shape[1:]))
+            merged[name][inv] = v
+        return _assemble(spec, list(by), list(calibration), labels, cells, merged)
     merged = {name: (np.bincount(inv, weights=v, minlength=m) if v.ndim == 1 else
                      np.column_stack([np.bincount(inv, weights=v[:, j], minlength=m)
                                       for j in range(v.shape[1])]))

@@ -20,6 +20,7 @@ The yardstick is a bare COUNT(*) over the response table in the same run.
     .venv/bin/python benchmarks/reports_bench.py [--responses 1000000]
         [--postgres postgresql+psycopg://postgres@127.0.0.1:5432/test] [--no-postgres] [--no-sqlite]
         [--keep DIR]   # keep (and reuse) DIR/bench.db and the PostgreSQL database reports_bench
+        [--keep-database NAME]   # another name for that PostgreSQL database
 """
 
 from __future__ import annotations
@@ -181,13 +182,13 @@ def _table(results: list[dict]) -> str:
     return head + "".join(rows)
 
 
-def _kept_postgres(url: str, n: int) -> dict:
+def _kept_postgres(url: str, n: int, name: str = "reports_bench") -> dict:
     admin = create_engine(url, isolation_level="AUTOCOMMIT")
     with admin.connect() as connection:
-        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = 'reports_bench'")):
-            connection.execute(text('CREATE DATABASE "reports_bench"'))
+        if not connection.scalar(text("SELECT 1 FROM pg_database WHERE datname = :name"), {"name": name}):
+            connection.execute(text(f'CREATE DATABASE "{name}"'))
     admin.dispose()
-    return bench_database(url.rsplit("/", 1)[0] + "/reports_bench", n, "PostgreSQL")
+    return bench_database(url.rsplit("/", 1)[0] + f"/{name}", n, "PostgreSQL")
 
 
 def main() -> None:
@@ -199,6 +200,8 @@ def main() -> None:
     parser.add_argument("--keep", metavar="DIR",
                         help="keep the databases (DIR/bench.db and PostgreSQL database reports_bench) "
                              "and reuse them when they exist: loading 1M responses takes minutes")
+    parser.add_argument("--keep-database", default="reports_bench", metavar="NAME",
+                        help="the PostgreSQL database --keep keeps (default reports_bench)")
     args = parser.parse_args()
     results = []
     if not args.no_sqlite:
@@ -208,7 +211,7 @@ def main() -> None:
             results.append(bench_database(f"sqlite:///{where}/bench.db", args.responses, "SQLite (WAL)"))
             print(results[-1], file=sys.stderr, flush=True)
     if args.keep and not args.no_postgres:
-        results.append(_kept_postgres(args.postgres, args.responses))
+        results.append(_kept_postgres(args.postgres, args.responses, args.keep_database))
         print(results[-1], file=sys.stderr, flush=True)
     admin, name = (None, None) if args.no_postgres or args.keep else _postgres_database(args.postgres)
     if admin is not None:

@@ -6,7 +6,7 @@ from app.models.base import Base
 from app.models.campaign import Campaign, CampaignSample, CampaignStratum, Dossier, DossierContact
 from app.models.case import AgencyWebhook, Case, CaseContact, CaseNote, OutboxMessage
 from app.models.org import Agency, Service, ServicePoint, service_point_service
-from app.models.report_cell import ReportCell, ReportCellsBuilt
+from app.models.report_cell import ReportCell, ReportCellColumn, ReportCellsBuilt
 from app.models.response import CHANNELS, RATING_SLOTS, Response, slot_column
 from app.models.security import ClientHashSalt, LoginThrottle
 from app.models.survey import PublishedVersionImmutable, Questionnaire, QuestionnaireVersion
@@ -36,6 +36,7 @@ __all__ = [
     "Questionnaire",
     "QuestionnaireVersion",
     "ReportCell",
+    "ReportCellColumn",
     "ReportCellsBuilt",
     "Response",
     "Service",

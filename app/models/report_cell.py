@@ -11,7 +11,7 @@ add their responses in the same transaction (app.services.reports.cells).
 
 from __future__ import annotations
 
-from sqlalchemy import BigInteger, Boolean, Float, ForeignKey, Index, Integer, String
+from sqlalchemy import DDL, BigInteger, Boolean, Float, ForeignKey, Index, Integer, LargeBinary, String, event
 from sqlalchemy.orm import Mapped, mapped_column
 
 from app.models.base import Base, UTCDateTime
@@ -41,7 +41,12 @@ class ReportCell(CellSums, Base):
     """Sums of the responses in one design cell (see the module docstring)."""
 
     __tablename__ = "report_cell"
-    __table_args__ = (Index("ux_report_cell_key", *CELL_KEY, unique=True),)
+    __table_args__ = (
+        Index("ux_report_cell_key", *CELL_KEY, unique=True),
+        # The packed columns' staleness check (cells touched since a pack) and a month's live read.
+        Index("ix_report_cell_touched", "version_id", "touched"),
+        Index("ix_report_cell_month", "version_id", "month"),
+    )
 
     id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
     version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"))
@@ -57,6 +62,9 @@ class ReportCell(CellSums, Base):
     w: Mapped[float] = _sum_column("w")
     # Responses answering at least one criterion (the OVERALL index's n).
     any_answered: Mapped[int] = _sum_column("any_answered")
+    # When a writer last changed the cell (the database's clock, seconds since 1970): the months
+    # whose packed columns (ReportCellColumn) are older are read from the cells again.
+    touched: Mapped[float] = mapped_column(Float, nullable=False, default=0, server_default="0")
 
 
 class ReportCellsBuilt(Base):
@@ -68,3 +76,27 @@ class ReportCellsBuilt(Base):
     built_at = mapped_column(UTCDateTime)
     # The time zone the cells' months were cut in (config TIMEZONE); another one means a rebuild.
     timezone: Mapped[str | None] = mapped_column(String(64))
+
+
+class ReportCellColumn(Base):
+    """One column of one month's report cells, packed: the values of every cell of a version and
+    month, in cell id order, as little-endian bytes (float64, or JSON for the text keys).
+
+    A cold report reads a dozen rows per column instead of 120,000 wide cells; a month whose
+    cells were touched after `packed_at` (less a settling margin) is read from the cells.
+    """
+
+    __tablename__ = "report_cell_column"
+
+    version_id: Mapped[int] = mapped_column(ForeignKey("questionnaire_version.id"), primary_key=True)
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    # The database's clock when the cells were read (seconds since 1970); negative: stale.
+    packed_at: Mapped[float] = mapped_column(Float)
+    payload: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+# Packed floats do not compress: PostgreSQL stores them out of line as they are (as the migration does).
+event.listen(ReportCellColumn.__table__, "after_create",
+             DDL("ALTER TABLE report_cell_column ALTER COLUMN payload SET STORAGE EXTERNAL")
+             .execute_if(dialect="postgresql"))

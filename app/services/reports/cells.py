@@ -14,6 +14,7 @@ writers keep them.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -22,6 +23,7 @@ from datetime import UTC, datetime
 import numpy as np
 import pandas as pd
 from sqlalchemy import (
+    Float,
     Integer,
     String,
     and_,
@@ -35,14 +37,17 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.sql import operators
+from sqlalchemy.sql.elements import BinaryExpression, BindParameter, False_, True_
 
 from analysis.questionnaire import Questionnaire
 from app.extensions import db
 from app.models import QuestionnaireVersion, Response, slot_column
-from app.models.report_cell import CELL_KEY, SLOT_SUMS, ReportCell, ReportCellsBuilt
+from app.models.report_cell import CELL_KEY, SLOT_SUMS, ReportCell, ReportCellColumn, ReportCellsBuilt
 from app.services.questionnaires.versions import questionnaire_of, rating_slots
 from app.services.reports.aggregates import local_month, report_timezone
 
@@ -82,9 +87,9 @@ def _cell_select(version_id: int, questionnaire: Questionnaire, where):
         Response.channel, Response.verified, Response.suspicious,
     ]
     ratings = {code: getattr(Response, slot_column(slot)) for code, slot in slots.items()}
-    columns = list(CELL_KEY) + ["n", "w", "any_answered"]
+    columns = list(CELL_KEY) + ["n", "w", "any_answered", "touched"]
     criteria = [ratings[code] for code in questionnaire.likert_codes()]
-    measures = [func.count(), _total(weight), _answered_any(criteria)]
+    measures = [func.count(), _total(weight), _answered_any(criteria), _clock()]
     for code, rating in ratings.items():
         slot = slots[code]
         answered = cast(rating.is_not(None), Integer)
@@ -109,14 +114,22 @@ def _cell_select(version_id: int, questionnaire: Questionnaire, where):
     return columns, query
 
 
+def _clock():
+    """The database's clock in seconds since 1970 (when a cell is touched; see ReportCellColumn)."""
+    if db.engine.dialect.name == "postgresql":
+        return cast(func.extract("epoch", func.clock_timestamp()), Float)
+    return (func.julianday("now") - literal_column("2440587.5")) * literal_column("86400.0")
+
+
 def _upsert(columns: list[str], query, sign: int = 1):
     insert = postgresql.insert if db.engine.dialect.name == "postgresql" else sqlite.insert
     statement = insert(_CELLS).from_select(columns, query, include_defaults=False)
-    added = [name for name in columns if name not in CELL_KEY]
+    added = [name for name in columns if name not in CELL_KEY and name != "touched"]
     excluded = statement.excluded
     return statement.on_conflict_do_update(
         index_elements=list(CELL_KEY),
-        set_={name: _CELLS.c[name] + (excluded[name] if sign > 0 else -excluded[name]) for name in added},
+        set_={name: _CELLS.c[name] + (excluded[name] if sign > 0 else -excluded[name]) for name in added}
+        | {"touched": excluded["touched"]},
     )
 
 
@@ -213,6 +226,10 @@ def remove_response(version_id: int, response_id: int) -> None:
         return
     columns, query = _cell_select(version_id, _questionnaire(version_id), Response.id == response_id)
     db.session.execute(_upsert(columns, query, sign=-1))
+    # Its month's packed columns are stale (a cell may go entirely, which no touch would tell).
+    month = db.session.scalar(select(local_month(Response.submitted_at)).where(Response.id == response_id))
+    db.session.execute(update(ReportCellColumn).where(ReportCellColumn.version_id == version_id,
+                                                      ReportCellColumn.month == month).values(packed_at=-1.0))
     # The response's own cell (a PSU of one, or the last response of a cell) goes, not a zero row.
     db.session.execute(delete(ReportCell).where(ReportCell.version_id == version_id, ReportCell.n <= 0))
 
@@ -231,6 +248,7 @@ def _questionnaire(version_id: int) -> Questionnaire:
 
 
 def _build(version_id: int) -> None:
+    db.session.execute(delete(ReportCellColumn).where(ReportCellColumn.version_id == version_id))
     db.session.execute(delete(ReportCell).where(ReportCell.version_id == version_id))
     add_responses(version_id, literal(True))
     db.session.commit()
@@ -278,7 +296,7 @@ def _plain_rows(query) -> list[tuple]:
     connection = db.session.connection()
     if connection.dialect.name == "postgresql":
         # psycopg's binary format: numbers arrive as numbers, not as text to parse (a third faster).
-        compiled = query.compile(dialect=connection.dialect)
+        compiled = query.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
         with connection.connection.driver_connection.cursor(binary=True) as cursor:
             cursor.execute(str(compiled), compiled.params)
             return cursor.fetchall()
@@ -296,6 +314,7 @@ def cells_table(
     domain: Sequence = (),
     rating_sums: bool = True,
     verified: bool = False,
+    packed_columns: bool = True,
 ) -> dict[str, np.ndarray]:
     """The reports' aggregate table (agency × month × stratum × PSU) summed from the cells.
 
@@ -308,11 +327,17 @@ def cells_table(
     K__wr columns (only the mean-score measure reads them) are zeros, not read.
     With `verified`, a column "verified_n" holds each row's verified responses (the
     overview's counts, read with the cells instead of by another scan of them).
+    The cells come from their packed columns (`read_packed`) unless `packed_columns`
+    is False or a condition is not one they can evaluate; both give the same table.
     """
     sources = _sources(questionnaire, weighted, rating_sums)
     columns = list(dict.fromkeys(sources.values()))
-    read = _read_cells(version_id, columns, and_(ReportCell.version_id == version_id, *where), domain,
-                       verified=verified)
+    read = None
+    if packed_columns:
+        read = _read_packed(version_id, questionnaire, columns, where, domain, verified)
+    if read is False or not packed_columns:
+        read = _read_cells(version_id, columns, and_(ReportCell.version_id == version_id, *where), domain,
+                           verified=verified)
     extra = ("verified_n",) if verified else ()
     if read is None:
         empty = {name: np.array([], dtype=object if name in _KEYS else float)
@@ -374,8 +399,9 @@ def _read_cells(version_id: int, columns: list[str], where, domain: Sequence, pa
     layout = _Layout.of(columns, (2 * _count_bound() + 1).bit_length() if packed else 0, postgres)
     inside = [case((and_(*domain), 1), else_=0)] if domain else []
     flag = [case((ReportCell.verified.is_(True), 1), else_=0)] if verified else []
-    query = select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, *inside,
-                   *flag, *layout.expressions()).where(where)
+    # In month and id order: the order of the packed columns (sums depend on the order of addition).
+    query = (select(ReportCell.agency_id, ReportCell.month, ReportCell.stratum, ReportCell.psu, *inside,
+                    *flag, *layout.expressions()).where(where).order_by(ReportCell.month, ReportCell.id))
     rows = _plain_rows(query)
     if not rows:
         return None
@@ -491,3 +517,226 @@ def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndar
     order = np.argsort(group, kind="stable")
     starts = np.searchsorted(group[order], np.arange(n_groups))
     return np.asfortranarray(np.add.reduceat(values[order], starts, axis=0))
+
+
+# ---------------------------------------------------------------- packed columns
+#
+# A cold report read 120,000 cells of about 2.6 KB each (six sums for every rating slot),
+# 1-1.6 s at a million responses. The cells of a version and month are also kept packed,
+# one row per column (ReportCellColumn): a cold report reads the dozen rows of each column
+# it needs. A writer touches its cells (ReportCell.touched, the database's clock), so a
+# month whose cells were touched after its pack is read from the cells, and packed again
+# once its writes have settled: one new response costs a live read of its month only.
+
+# A writer's transaction commits within this many seconds of touching its cells (they touch
+# them last); cells touched later than a pack's time less this margin may be missing from it.
+SETTLE_SECONDS = 300.0
+_TEXT_KEYS = ("stratum", "psu", "channel")
+_FLAG_KEYS = ("verified", "suspicious")
+
+
+def _settle_seconds() -> float:
+    from flask import current_app
+
+    return float(current_app.config.get("REPORT_CELLS_SETTLE_SECONDS", SETTLE_SECONDS))
+
+
+def packed_names(questionnaire: Questionnaire) -> list[str]:
+    """The cell columns a version's packs hold: its keys but the month, and the sums it fills."""
+    slots = sorted(set(rating_slots(questionnaire).values()))
+    sums = [f"{kind}{slot}" for slot in slots for kind in SLOT_SUMS]
+    return ["agency_id", *_TEXT_KEYS, *_FLAG_KEYS, "n", "w", "any_answered", *sums,
+            *element_columns(questionnaire).values()]
+
+
+def _encode(name: str, values: np.ndarray) -> bytes:
+    if name in _TEXT_KEYS:
+        return json.dumps([str(v) for v in values], ensure_ascii=False).encode()
+    if name in _FLAG_KEYS:
+        return np.asarray(values, dtype=bool).astype("u1").tobytes()
+    if name == "agency_id":
+        return np.asarray(values, dtype="<i8").tobytes()
+    return np.asarray(values, dtype="<f8").tobytes()
+
+
+def _decode(name: str, payload: bytes) -> np.ndarray:
+    if name in _TEXT_KEYS:
+        return np.array(json.loads(bytes(payload).decode()), dtype=object)
+    if name in _FLAG_KEYS:
+        return np.frombuffer(payload, dtype="u1").astype(bool)
+    if name == "agency_id":
+        return np.frombuffer(payload, dtype="<i8").astype(object)
+    return np.frombuffer(payload, dtype="<f8")
+
+
+def _database_clock() -> float:
+    return float(db.session.scalar(select(_clock())))
+
+
+def _live_months(version_id: int, names: list[str], months: list[str] | None) -> dict[str, dict]:
+    """The cells of some months (all when None) as columns, in id order, and each month's last touch."""
+    where = [ReportCell.version_id == version_id]
+    if months is not None:
+        where.append(ReportCell.month.in_(months))
+    query = (select(ReportCell.month, ReportCell.touched, *(_CELLS.c[name] for name in names))
+             .where(*where).order_by(ReportCell.month, ReportCell.id))
+    rows = _plain_rows(query)
+    out: dict[str, dict] = {}
+    if not rows:
+        return out
+    block = np.array(rows, dtype=object)
+    month = block[:, 0]
+    bounds = np.flatnonzero(month[1:] != month[:-1]) + 1
+    for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(month)], strict=True):
+        part = block[start:end]
+        columns = {}
+        for i, name in enumerate(names, start=2):
+            if name in _TEXT_KEYS:
+                columns[name] = part[:, i]
+            elif name in _FLAG_KEYS:
+                columns[name] = part[:, i].astype(bool)
+            elif name == "agency_id":
+                columns[name] = part[:, i]
+            else:
+                columns[name] = part[:, i].astype(float)
+        out[str(month[start])] = {"columns": columns, "touched": float(part[:, 1].astype(float).max())}
+    return out
+
+
+def _store_packs(version_id: int, packs: dict[str, dict], gone: list[str], packed_at: float) -> None:
+    """Write the months' packed columns, in a transaction of their own (a cache: a failure only
+    means the next report reads those months from the cells again)."""
+    table = ReportCellColumn.__table__
+    rows = [{"version_id": version_id, "month": month, "name": name, "packed_at": packed_at,
+             "payload": _encode(name, values)}
+            for month, pack in packs.items() for name, values in pack.items()]
+    try:
+        with db.engine.connect() as connection:
+            sqlite_file = connection.dialect.name == "sqlite"
+            try:
+                with connection.begin():
+                    if sqlite_file:
+                        # Never wait on a writer for a cache: give up at once when the file is locked.
+                        connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                    months = [*packs, *gone]
+                    connection.execute(delete(table).where(table.c.version_id == version_id,
+                                                           table.c.month.in_(months)))
+                    if rows:
+                        connection.execute(table.insert(), rows)
+            finally:
+                if sqlite_file:
+                    connection.exec_driver_sql("PRAGMA busy_timeout=10000")
+                    connection.rollback()
+    except OperationalError:
+        return
+
+
+def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str]) -> dict[str, np.ndarray]:
+    """Every cell of a version as columns `names` plus "month", in month and cell id order.
+
+    Months packed and not touched since come from their packs; the others from the cells,
+    and are packed again when their last touch is older than the settling margin.
+    """
+    settle = _settle_seconds()
+    # The driver's binary format: bytea as hex text would double what travels and cost a parse.
+    packs = _plain_rows(
+        select(ReportCellColumn.month, ReportCellColumn.name, ReportCellColumn.packed_at,
+               ReportCellColumn.payload)
+        .where(ReportCellColumn.version_id == version_id, ReportCellColumn.name.in_(names)))
+    packed_at: dict[str, float] = {}
+    payloads: dict[str, dict[str, bytes]] = {}
+    for month, name, at, payload in packs:
+        packed_at[month] = min(packed_at.get(month, at), at)
+        payloads.setdefault(month, {})[name] = payload
+    stale = {month for month, at in packed_at.items() if at < 0 or len(payloads[month]) < len(names)}
+    if packed_at:
+        since = min(packed_at.values()) - settle
+        touched = db.session.execute(
+            select(ReportCell.month, func.max(ReportCell.touched))
+            .where(ReportCell.version_id == version_id, ReportCell.touched > since)
+            .group_by(ReportCell.month)).all()
+        stale |= {month for month, last in touched
+                  if month not in packed_at or last > packed_at[month] - settle}
+    months: dict[str, dict[str, np.ndarray]] = {}
+    if stale or not packed_at:
+        now = _database_clock()
+        every = packed_names(questionnaire)
+        live = _live_months(version_id, every, sorted(stale) if packed_at else None)
+        settled = {month: read["columns"] for month, read in live.items() if read["touched"] < now - settle}
+        gone = sorted(stale - set(live))
+        if settled or gone:
+            _store_packs(version_id, settled, gone, now)
+        months |= {month: read["columns"] for month, read in live.items()}
+    for month, columns in payloads.items():
+        if month not in stale:
+            months[month] = {name: _decode(name, columns[name]) for name in names}
+    order = sorted(months)
+    out = {name: np.concatenate([months[m][name] for m in order]) if order else np.array([])
+           for name in names}
+    sizes = [len(months[m][names[0]]) for m in order]
+    out["month"] = np.repeat(np.array(order, dtype=object), sizes)
+    return out
+
+
+def _condition_mask(columns: dict[str, np.ndarray], clause) -> np.ndarray | None:
+    """A condition of the reports' filters on a cell key column, evaluated on packed columns;
+    None for any other kind of condition."""
+    if not isinstance(clause, BinaryExpression) or clause.operator not in (operators.eq, operators.is_):
+        return None
+    column, value = clause.left, clause.right
+    if getattr(column, "table", None) is not _CELLS or column.name not in (*_TEXT_KEYS, *_FLAG_KEYS):
+        return None
+    if isinstance(value, BindParameter):
+        value = value.effective_value
+    elif isinstance(value, True_ | False_):
+        value = isinstance(value, True_)
+    else:
+        return None
+    if column.name in _FLAG_KEYS:
+        return columns[column.name] == bool(value)
+    return columns[column.name] == value
+
+
+def _condition_columns(clauses: Sequence) -> list[str] | None:
+    names = []
+    for clause in clauses:
+        name = getattr(getattr(clause, "left", None), "name", None)
+        if name not in (*_TEXT_KEYS, *_FLAG_KEYS):
+            return None
+        names.append(name)
+    return names
+
+
+def _read_packed(version_id: int, questionnaire: Questionnaire, columns: list[str], where: Sequence,
+                 domain: Sequence, verified: bool):
+    """What _read_cells returns, from the packed columns; False when a condition is not a key's."""
+    conditions = _condition_columns([*where, *domain])
+    if conditions is None:
+        return False
+    keys = ["agency_id", "stratum", "psu", *conditions, *(("verified",) if verified else ())]
+    names = list(dict.fromkeys([*keys, *columns]))
+    frame = read_packed(version_id, questionnaire, names)
+    if not len(frame["month"]):
+        return None
+    keep = np.ones(len(frame["month"]), dtype=bool)
+    for clause in where:
+        mask = _condition_mask(frame, clause)
+        if mask is None:
+            return False
+        keep &= mask
+    inside = np.ones(len(keep), dtype=bool)
+    for clause in domain:
+        mask = _condition_mask(frame, clause)
+        if mask is None:
+            return False
+        inside &= mask
+    if not keep.any():
+        return None
+    if not keep.all():
+        frame = {name: values[keep] for name, values in frame.items()}
+        inside = inside[keep]
+    values = np.empty((len(inside), len(columns)), order="F")
+    for i, name in enumerate(columns):
+        values[:, i] = frame[name]
+    keys_out = [frame["agency_id"], frame["month"], frame["stratum"], frame["psu"]]
+    return keys_out, inside, values, columns, (frame["verified"] if verified else None)
