@@ -17,10 +17,11 @@
   }
   function update() {
     if (!bar) return;
-    var n = 0;
-    questions.forEach(function (q) { if (answered(q)) n++; });
+    var n = 0, shown = 0;
+    questions.forEach(function (q) { if (q.hidden) return; shown++; if (answered(q)) n++; });
+    bar.querySelector("progress").max = shown;
     bar.querySelector("progress").value = n;
-    bar.querySelector("span").textContent = n + "/" + questions.length;
+    bar.querySelector("span").textContent = n + "/" + shown;
   }
 
   // Answers kept in the tab: a reload, a back button or a dropped connection loses nothing, and the
@@ -62,16 +63,70 @@
   }
   if (!kiosk && form.dataset.fresh) restore();
 
+  // Skip logic: a question with data-show-if is shown only while the earlier answer meets its rule.
+  // A hidden question is disabled (its answer is not sent) and cleared; the server drops it anyway.
+  var conditional = [].slice.call(form.querySelectorAll("fieldset.q[data-show-if]"));
+  function givenValues(field) {
+    var out = [];
+    [].forEach.call(form.querySelectorAll("[name='" + field + "']"), function (el) {
+      if (el.disabled) return;
+      if (el.type === "radio" || el.type === "checkbox") { if (el.checked && el.value) out.push(el.value); }
+      else if (el.value.trim()) out.push(el.value.trim());
+    });
+    return out;
+  }
+  function ruleMet(rule) {
+    var given = givenValues(rule.field);
+    if (!given.length) return false;
+    return given.some(function (v) {
+      if (rule.op === "equals" || rule.op === "one_of") {
+        return rule.values.some(function (w) { return String(w) === v; });
+      }
+      var n = Number(v);
+      if (isNaN(n)) return false;
+      return rule.op === "at_most" ? n <= rule.values[0] : n >= rule.values[0];
+    });
+  }
+  function applyConditions() {
+    // In page order, so a question that depends on a hidden one is hidden too.
+    conditional.forEach(function (q) {
+      var show = ruleMet(JSON.parse(q.dataset.showIf));
+      if (show === !q.hidden) return;
+      q.hidden = !show;
+      q.disabled = !show;
+      if (!show) {
+        q.querySelectorAll("input[type=radio], input[type=checkbox]").forEach(function (el) { el.checked = false; });
+        q.querySelectorAll("textarea, input[type=number]").forEach(function (el) { el.value = ""; });
+      }
+    });
+    form.querySelectorAll("section").forEach(function (sec) {
+      var qs = sec.querySelectorAll("fieldset.q");
+      sec.hidden = qs.length > 0 && [].every.call(qs, function (q) { return q.hidden; });
+    });
+  }
+  if (conditional.length) {
+    form.querySelectorAll(".cond-note").forEach(function (p) { p.hidden = true; });
+    applyConditions();
+    form.addEventListener("change", applyConditions);
+    form.addEventListener("input", applyConditions);
+  }
+
   // One question per screen on long forms: progress, back and next; the last screen sends.
-  var steps = [], at = 0, nav = form.querySelector(".stepnav");
+  var steps = [], allSteps = [], at = 0, nav = form.querySelector(".stepnav");
   if (form.dataset.stepped && nav) {
     var part = form.querySelector("details.more") || form;
-    steps = [].slice.call(part.querySelectorAll("fieldset.q:not(.quick)"));
+    allSteps = [].slice.call(part.querySelectorAll("fieldset.q:not(.quick)"));
+    steps = allSteps.filter(function (q) { return !q.hidden; });
     form.classList.add("stepped");
     nav.hidden = false;
   }
   var last = form.querySelector(".send.last");
   function show(i, focus) {
+    if (!allSteps.length) return;
+    // Skip logic may have hidden or shown questions since: the screens are the shown questions.
+    var current = steps[at];
+    steps = allSteps.filter(function (q) { return !q.hidden; });
+    if (current && steps.indexOf(current) < 0 && i === at) i = Math.min(at, steps.length - 1);
     if (!steps.length) return;
     at = Math.max(0, Math.min(i, steps.length - 1));
     steps.forEach(function (s, j) { s.classList.toggle("step-off", j !== at); });

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from flask import request
 from flask_babel import gettext as _
 
-from analysis.questionnaire import Question, Questionnaire
+from analysis.questionnaire import Condition, Question, Questionnaire
 
 # Question fields carry a prefix a question code can never have, so no code
 # collides with csrf_token, nonce, version_id or the honeypot.
@@ -27,6 +28,9 @@ class QuestionView:
     choices: tuple[tuple[str, str], ...]
     min_value: float | None = None
     max_value: float | None = None
+    # Skip logic: "Answer only if ..." in the citizen's language, and the rule survey.js applies.
+    condition_note: str = ""
+    condition_rule: str = ""
 
     @property
     def field(self) -> str:
@@ -63,22 +67,59 @@ def _choices(question: Question, questionnaire: Questionnaire, lang: str) -> tup
     return tuple((o.value, _text(o.label, lang, default)) for o in question.options)
 
 
+def _answer_words(question: Question, value, questionnaire: Questionnaire, lang: str) -> str:
+    words = dict(_choices(question, questionnaire, lang))
+    label = words.get(str(value), "")
+    if question.type in ("likert", "nps", "number"):
+        return f"{value} ({label})" if label else str(value)
+    return f"“{label or value}”"
+
+
+def _condition_note(condition: Condition, number: int, questionnaire: Questionnaire, lang: str) -> str:
+    """ "Answer only if ..." for a form drawn without JavaScript (which shows every question)."""
+    earlier = questionnaire.question(condition.question)
+    if condition.operator == "one_of":
+        answers = ", ".join(_answer_words(earlier, v, questionnaire, lang) for v in condition.value)
+        return _("Answer only if your answer to question %(n)d was one of: %(answers)s.", n=number,
+                 answers=answers)
+    answer = _answer_words(earlier, condition.value, questionnaire, lang)
+    if condition.operator == "at_most":
+        return _("Answer only if your answer to question %(n)d was %(answer)s or less.",
+                 n=number, answer=answer)
+    if condition.operator == "at_least":
+        return _("Answer only if your answer to question %(n)d was %(answer)s or more.",
+                 n=number, answer=answer)
+    return _("Answer only if your answer to question %(n)d was %(answer)s.", n=number, answer=answer)
+
+
+def _condition_rule(condition: Condition) -> str:
+    """The rule as survey.js reads it: the earlier question's field, the operator, the values."""
+    values = condition.value if condition.operator == "one_of" else (condition.value,)
+    return json.dumps({"field": FIELD_PREFIX + condition.question, "op": condition.operator,
+                       "values": [str(v) if isinstance(v, str) else v for v in values]})
+
+
 def survey_sections(questionnaire: Questionnaire, lang: str) -> list[Section]:
     """The questionnaire's elements, then its other questions, numbered in order."""
     groups = [(_text(e.title, lang, questionnaire.default_language), e.questions)
               for e in questionnaire.elements]
     if questionnaire.questions:
         groups.append((_("General questions"), questionnaire.questions))
-    sections, number = [], 0
+    sections, number, numbers = [], 0, {}
     for title, questions in groups:
         views = []
         for question in questions:
             number += 1
+            numbers[question.code] = number
+            condition = question.show_if
             views.append(QuestionView(
                 number, question.code, question.type,
                 _text(question.text, lang, questionnaire.default_language),
                 question.required, _choices(question, questionnaire, lang),
                 question.min_value, question.max_value,
+                (_condition_note(condition, numbers[condition.question], questionnaire, lang)
+                 if condition else ""),
+                _condition_rule(condition) if condition else "",
             ))
         sections.append(Section(title, tuple(views)))
     return sections

@@ -235,7 +235,7 @@ def broken_doc() -> dict:
 
 
 TYPES = "likert, single, multi, yesno, nps, text, number"
-QUESTION_KEYS = "code, type, text, description, required, options, min, max"
+QUESTION_KEYS = "code, type, text, description, required, options, min, max, show_if"
 BROKEN_ERRORS = [
     f"{SRC}: extra: unknown key 'extra' (allowed: code, version, title, description, "
     "languages, scale, elements, questions, quick_rating, cases)",

@@ -63,7 +63,9 @@ def test_sipas_2017_has_the_22_criteria_in_five_elements():
     qn = load("sipas-2017.yaml")
     assert qn.languages == ("vi", "en")
     assert [e.code for e in qn.elements] == ["E1", "E2", "E3", "E4", "E5"]
-    assert [len(e.questions) for e in qn.elements] == [4, 5, 6, 3, 4]
+    # Version 2 (issue 17) opens element 5 with the yes/no FEEDBACK question its criteria depend on.
+    assert [len([q for q in e.questions if q.type == "likert"]) for e in qn.elements] == [4, 5, 6, 3, 4]
+    assert qn.element("E5").questions[0].code == "FEEDBACK"
     expected = tuple(f"E{e}_{k}" for e, n in enumerate((4, 5, 6, 3, 4), 1) for k in range(1, n + 1))
     assert len(expected) == 22
     assert qn.likert_codes() == expected

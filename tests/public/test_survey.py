@@ -53,7 +53,7 @@ def test_english_is_one_tap_away_and_remembered(client, org):
 def test_full_sipas_form_has_every_question_parts_and_progress(client, org):
     html = client.get(f"/s/{org.full.qr_token}").get_data(as_text=True)
     questionnaire = questionnaire_of(org.full_version)
-    assert html.count("<fieldset") == len(questionnaire.all_questions()) == 32
+    assert html.count("<fieldset") == len(questionnaire.all_questions()) == 33  # with FEEDBACK (issue 17)
     assert 'id="progress"' in html and "Phần 1/6" in html
     assert 'type="checkbox"' in html  # EXPECT is a multiple choice
 

@@ -376,7 +376,7 @@ def test_warm_command_builds_missing_cells(app, runner, province):
     db.session.execute(delete(ReportCellsBuilt))
     db.session.commit()
     result = runner.invoke(args=["reports", "warm"])
-    assert result.exit_code == 0 and "sipas-2017 v1" in result.output, result.output
+    assert result.exit_code == 0 and "sipas-2017 v2" in result.output, result.output  # v2: issue 17
     assert db.session.scalar(select(func.count()).select_from(ReportCellsBuilt)) >= 1
 
 

@@ -148,26 +148,38 @@ def parse_answers(questionnaire: Questionnaire, raw: Mapping[str, list[str]],
 
     Error codes are 'required', 'invalid' and 'too_long'; the page words them. With waive_required
     (a quick rating whose overall item is answered, app.services.collect.quick) nothing else is required.
+    A question whose `show_if` is not met (skip logic) is not applicable: whatever was sent for it is
+    dropped (a form without JavaScript shows it), and it is never required.
     """
     slots = rating_slots(questionnaire)
     parsed = ParsedAnswers()
+    values: dict[str, object] = {}
+    errors: dict[str, str] = {}
     for question in questionnaire.all_questions():
         cell = _cell(question, raw.get(question.code, []))
         if len(cell) > MAX_TEXT:
-            parsed.errors[question.code] = "too_long"
+            errors[question.code] = "too_long"
             continue
         try:
-            value = question.parse_answer(cell, questionnaire.scale)
+            values[question.code] = question.parse_answer(cell, questionnaire.scale)
         except ValueError:
-            parsed.errors[question.code] = "invalid"
+            errors[question.code] = "invalid"
+    skipped = questionnaire.skipped(values) if questionnaire.has_conditions() else frozenset()
+    for question in questionnaire.all_questions():
+        code = question.code
+        if code in skipped:
             continue
+        if code in errors:
+            parsed.errors[code] = errors[code]
+            continue
+        value = values[code]
         if value is None:
             if question.required and not waive_required:
-                parsed.errors[question.code] = "required"
-        elif question.code in slots:
-            parsed.ratings[slot_column(slots[question.code])] = value
+                parsed.errors[code] = "required"
+        elif code in slots:
+            parsed.ratings[slot_column(slots[code])] = value
         else:
-            parsed.answers[question.code] = list(value) if isinstance(value, tuple) else value
+            parsed.answers[code] = list(value) if isinstance(value, tuple) else value
     return parsed
 
 

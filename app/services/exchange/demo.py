@@ -232,8 +232,23 @@ def _fill_answers(rng, rows, index, questionnaire: Questionnaire, person, versio
                 rows[row][column] = None if missing[k] else int(ratings[k])
         else:
             _fill_other(rng, rows, index, question, latent)
+    if questionnaire.has_conditions():
+        _drop_skipped(rows, index, questionnaire, slots)
     for row in index:
         rows[row]["version_id"] = version_id
+
+
+def _drop_skipped(rows, index, questionnaire: Questionnaire, slots: dict[str, int]) -> None:
+    """Skip logic: a question whose show_if is not met has no answer, as the form would send."""
+    for row in index:
+        data = rows[row]
+        given = {code: data.get(slot_column(slot)) for code, slot in slots.items()}
+        given.update({code: tuple(v) if isinstance(v, list) else v for code, v in data["answers"].items()})
+        for code in questionnaire.skipped(given):
+            if code in slots:
+                data[slot_column(slots[code])] = None
+            else:
+                data["answers"].pop(code, None)
 
 
 def _fill_other(rng, rows, index, question: Question, latent) -> None:
@@ -243,6 +258,9 @@ def _fill_other(rng, rows, index, question: Question, latent) -> None:
             if rng.random() < 0.08:
                 pool = demo_org.NEGATIVE_COMMENTS if latent[k] < -0.2 else demo_org.POSITIVE_COMMENTS
                 rows[row]["answers"][question.code] = pool[int(rng.integers(0, len(pool)))]
+        elif question.type == "yesno":
+            # Most who rate also gave feedback (SIPAS's element 5 asks only them).
+            rows[row]["answers"][question.code] = bool(rng.random() < 0.85)
         elif question.type == "single" and rng.random() < 0.6:
             rows[row]["answers"][question.code] = values[int(rng.integers(0, len(values)))]
         elif question.type == "multi" and rng.random() < 0.5:

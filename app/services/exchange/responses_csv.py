@@ -476,16 +476,26 @@ class _RowChecker:
             if column not in RESERVED_COLUMNS and column not in known and cells.get(column):
                 self.error(row, column, "not a question of %(code)s version %(version)s",
                            code=questionnaire.code, version=questionnaire.version)
+        parsed: dict[str, object] = {}
         for question in questionnaire.all_questions():
             text = cells.get(question.code, "")
             if question.type == "text":
                 text = unquote_text_cell(text)
             try:
-                value = question.parse_answer(text, questionnaire.scale)
+                parsed[question.code] = question.parse_answer(text, questionnaire.scale)
             except ValueError as exc:
                 self.report.add(_answer_problem(exc, question.code).at(self.source, row, question.code))
-                continue
+        # Skip logic (FORMATS.md §1): a question whose show_if is not met has no answer; the form
+        # never sends one, so a file that holds one is wrong rather than silently trimmed.
+        skipped = questionnaire.skipped(parsed) if questionnaire.has_conditions() else frozenset()
+        for question in questionnaire.all_questions():
+            value = parsed.get(question.code)
             if value is None:
+                continue
+            if question.code in skipped:
+                self.error(row, question.code, "this question does not apply to this response (it is asked "
+                           "only when %(condition)s); leave the cell empty",
+                           condition=question.show_if.describe())
                 continue
             if question.code in slots:
                 values[slot_column(slots[question.code])] = value

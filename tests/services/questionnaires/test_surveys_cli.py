@@ -32,7 +32,7 @@ def _versions() -> int:
 def test_validate_accepts_the_standard_files(runner):
     result = runner.invoke(args=["surveys", "validate", *SURVEYS])
     assert result.exit_code == 0, result.output
-    assert "ok: sipas-2017 version 1 (22 criteria)" in result.output
+    assert "ok: sipas-2017 version 2 (22 criteria)" in result.output  # v2 adds skip logic (issue 17)
     assert "ok: sipas-short version 1 (5 criteria)" in result.output
 
 
