@@ -136,6 +136,7 @@ def register_errorhandlers(app: Flask) -> None:
 def register_commands(app: Flask) -> None:
     """Register the CLI groups (surveys, responses, counters, demo)."""
     from app.admin.commands import audit_cli, users_cli
+    from app.admin.commands_campaigns import campaigns_cli
     from app.admin.commands_cases import cases_cli, outbox_cli
     from app.admin.commands_dossiers import dossiers_cli
     from app.admin.commands_totals import totals_cli
@@ -147,3 +148,4 @@ def register_commands(app: Flask) -> None:
         app.cli.add_command(command)
     app.cli.add_command(dossiers_cli)
     app.cli.add_command(totals_cli)
+    app.cli.add_command(campaigns_cli)
