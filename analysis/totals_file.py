@@ -89,8 +89,9 @@ def table_from_responses(columns: ResponseColumns, spec: IndexSpec, *, by: Seque
     for name, labels in zip(totals.by, totals.group_labels, strict=True):
         table[name.lstrip("\0")] = np.asarray([str(v) for v in labels[g]], dtype=object)
     for name, labels in zip(totals.calib, totals.calib_labels, strict=True):
-        table[name] = np.asarray(["" if v is None else str(v) for v in labels[totals.cell_calib]],
-                                 dtype=object)
+        # an empty cell is the empty label, as the web app writes an unanswered question
+        table[name] = np.asarray(["" if v is None or (isinstance(v, float) and np.isnan(v)) else str(v)
+                                  for v in labels[totals.cell_calib]], dtype=object)
     table["n"], table["w"] = totals.n.astype(np.int64), totals.w
     for j, k in enumerate(spec.criteria):
         table[f"{k}__ws"], table[f"{k}__wa"] = totals.ws[:, j], totals.wa[:, j]
@@ -173,9 +174,12 @@ def write_totals(table: Mapping[str, Sequence], *, definition: Mapping, unit: st
     arrow = pa.table({c: pa.array(v.tolist() if v.dtype == object else v,
                                   type=pa.string() if v.dtype == object else None)
                       for c, v in columns.items()})
-    arrow = arrow.replace_schema_metadata({META_KEY: json.dumps(meta, ensure_ascii=False).encode("utf-8")})
+    text_meta = json.dumps(meta, ensure_ascii=False, separators=(",", ":"))
     buffer = io.BytesIO()
-    pq.write_table(arrow, buffer, compression="zstd")
+    # the metadata as the file's key-value metadata only: Arrow's own copy of the schema would hold it twice
+    with pq.ParquetWriter(buffer, arrow.schema, compression="zstd", store_schema=False) as writer:
+        writer.write_table(arrow)
+        writer.add_key_value_metadata({META_KEY: text_meta.encode("utf-8")})
     return buffer.getvalue()
 
 

@@ -7,6 +7,7 @@
 - `accounts`: users, roles, tokens, the audit log
 - `exchange`: the responses CSV in and out, paper entry, the demo province
 - `cases`: cases a citizen follows by code, the handlers' inbox, the notifications' outbox
+- `totals`: the signed totals files (per-cell sums) an installation sends to the national roll-up
 
 Blueprints import the names a package exports (its `__all__`), never its modules' insides.
 """
