@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import click
 from flask_babel import force_locale
 
@@ -174,7 +173,8 @@ def _num(value, digits: int = 1) -> str:
 
 @campaigns_cli.command("estimates")
 @click.argument("code")
-@click.option("--poststratify", is_flag=True, help="Post-stratify to the frame's agency × procedure group counts.")
+@click.option("--poststratify", is_flag=True,
+              help="Post-stratify to the frame's agency × procedure group counts.")
 def campaigns_estimates(code, poststratify):
     """The campaign's OVERALL index per domain with its interval and deff, beside the counters' (z test)."""
     campaign = _campaign(code)
@@ -186,5 +186,6 @@ def campaigns_estimates(code, poststratify):
     for d in result.domains:
         counter = d.counter or {}
         click.echo(f"{d.level}\t{d.key or 'ALL'}\t{d.sampled}\t{d.responded}\t{_num(d.estimate)}\t"
-                   f"{_num(d.ci_low)}\t{_num(d.ci_high)}\t{_num(d.deff, 2)}\t{_num(counter.get('estimate'))}\t"
-                   f"{counter.get('n', '')}\t{_num(d.difference)}\t{_num(d.p, 4)}")
+                   f"{_num(d.ci_low)}\t{_num(d.ci_high)}\t{_num(d.deff, 2)}\t"
+                   f"{_num(counter.get('estimate'))}\t{counter.get('n', '')}\t{_num(d.difference)}\t"
+                   f"{_num(d.p, 4)}")

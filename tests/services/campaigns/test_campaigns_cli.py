@@ -13,9 +13,9 @@ def _run(runner, *args):
 
 
 def test_campaign_walk_on_the_command_line(world, runner):
-    result = _run(runner, "create", "Q1", "--name", "Quý 1", "--questionnaire", "sipas-short", "--agency", "P",
-                  "--start", "2026-01-01", "--end", "2026-03-31", "--half-width", "10", "--budget", "30",
-                  "--allocation", "equal")
+    result = _run(runner, "create", "Q1", "--name", "Quý 1", "--questionnaire", "sipas-short",
+                  "--agency", "P", "--start", "2026-01-01", "--end", "2026-03-31", "--half-width", "10",
+                  "--budget", "30", "--allocation", "equal")
     assert result.exit_code == 0, result.output
     result = _run(runner, "plan", "Q1")
     assert result.exit_code == 0, result.output
