@@ -15,6 +15,7 @@ from werkzeug.exceptions import BadRequest
 
 from app.inputs import query_id, query_page
 from app.reports import bp
+from app.services.dossiers import timeliness_table
 from app.services.reports import charts, current_month, page_context, pages
 from app.services.reports import estimates as rs
 from app.web.guards import ensure_scope, requires
@@ -66,7 +67,9 @@ def overview():
         "trend": charts.trend_figure(data.trend, gettext, current_month(), rs.RULES.min_n),
         "elements": charts.elements_figure(data.elements, titles, gettext),
     }
+    timeliness = timeliness_table(data.scope.ids, data.scope.start, data.scope.end)
     return render_template("reports/overview.html", data=data, figures=figures, titles=titles,
+                           timeliness=timeliness,
                            **page_context(data.scope, current_user, g.lang, "reports.overview"))
 
 

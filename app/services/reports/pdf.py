@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import date
 from pathlib import Path
 
+from app.services.dossiers import timeliness_table
 from app.services.reports import estimates as rs
 from app.services.reports import pages, questions, svg
 
@@ -110,6 +111,7 @@ def report_data(agency_id: int, filters: rs.ReportFilters, lang: str, channel_la
         "charts": overview_charts(overview, ranking, titles, _) if overview.records else {},
         "share_charts": question_charts(shares, _), "fonts": font_faces(), "rules": rs.RULES,
         "design_size": _design_size(design), "produced": date.today().isoformat(),
+        "timeliness": timeliness_table(scope.ids, scope.start, scope.end),  # the dossier list's (issue 19)
     }
 
 

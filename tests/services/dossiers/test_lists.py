@@ -167,3 +167,13 @@ def test_a_manager_imports_inside_their_agencies_only(org):
         "m.csv: row 4, column dossier_code: dossier 'HS-D' is stored for an agency outside yours"]
     db.session.rollback()
     assert db.session.scalars(select(Dossier.code)).all() == ["HS-D"]
+
+
+def test_every_column_is_documented_in_formats():
+    from pathlib import Path
+
+    from app.services.dossiers import COLUMNS
+
+    text = (Path(__file__).resolve().parents[3] / "docs/FORMATS.md").read_text(encoding="utf-8")
+    section = text[text.index("## 8. Dossier lists"):]
+    assert [column for column in COLUMNS if f"| `{column}` |" not in section] == []
