@@ -139,12 +139,13 @@ def register_commands(app: Flask) -> None:
     from app.admin.commands_campaigns import campaigns_cli
     from app.admin.commands_cases import cases_cli, outbox_cli
     from app.admin.commands_dossiers import dossiers_cli
+    from app.admin.commands_invitations import invitations_cli
     from app.admin.commands_totals import totals_cli
     from app.admin.commands_volumes import volumes_cli
     from app.commands import counters_cli, demo_command, responses_cli, surveys_cli
 
     for command in (surveys_cli, responses_cli, counters_cli, demo_command, users_cli, audit_cli, outbox_cli,
-                    cases_cli, volumes_cli):
+                    cases_cli, volumes_cli, invitations_cli):
         app.cli.add_command(command)
     app.cli.add_command(dossiers_cli)
     app.cli.add_command(totals_cli)

@@ -13,6 +13,7 @@ from app.admin import (  # noqa: E402,F401  (routes attach to bp)
     views_designer,
     views_dossiers,
     views_home,
+    views_invitations,
     views_org,
     views_qr,
     views_responses,

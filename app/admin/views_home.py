@@ -28,6 +28,7 @@ NAV = (
     ("admin.questionnaires", _l("Questionnaires"), "questionnaires"),
     ("admin.responses", _l("Responses"), "responses"),
     ("admin.cases", _l("Cases"), "cases"),
+    ("admin.interviews", _l("Interviews"), "interviews"),
     ("admin.dossiers", _l("Dossier lists"), "dossiers"),
     ("admin.volumes", _l("Dossier volumes"), "volumes"),
     ("reports.index", _l("Reports"), "reports"),

@@ -39,6 +39,8 @@ __getattr__, __all__ = lazy_exports(
         "enumerator_samples": "interviews",
         "interview_sample": "interviews",
         "submit_interview": "interviews",
+        "typed_answers": "interviews",
+        "INTERVIEW_MODES": "interviews",
         "campaign_by_code": "codes",
     },
 )

@@ -20,7 +20,7 @@ from sqlalchemy import select
 from app.extensions import db
 from app.models import Campaign, CampaignSample, Dossier, DossierContact, User
 from app.services.accounts.audit import record_event
-from app.services.exchange.paper import parse_interview
+from app.services.exchange.paper import YESNO_KEYS, parse_interview
 from app.services.invitations.answering import Interviewed, InvitationOutcome, submit_invitation
 from app.services.registry.scope import visible_agency_ids
 
@@ -83,6 +83,18 @@ def interview_sample(user: User, sample_id: int) -> InterviewRow | None:
     if found.contact:
         record_event(user, "campaign.interview_contact", found.campaign.code, sample=sample_id)
     return found
+
+
+def typed_answers(questionnaire, fields: Mapping[str, str]) -> dict[str, list[str]]:
+    """The answers as typed on the paper entry form (question code -> text), with its short forms
+    (y/n, c/k for yes/no; a;b for several choices)."""
+    raw = {}
+    for question in questionnaire.all_questions():
+        text = (fields.get(question.code) or "").strip()
+        if question.type == "yesno":
+            text = YESNO_KEYS.get(text.lower(), text)
+        raw[question.code] = [text]
+    return raw
 
 
 def submit_interview(user: User, sample: CampaignSample, version_id: str, raw: Mapping[str, list[str]],
