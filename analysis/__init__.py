@@ -9,7 +9,10 @@ The CLI (``python -m analysis``) and the web reports share this code:
   design-based standard errors, degrees of freedom and intervals;
 - :func:`poststratify`, :func:`rake` and :func:`calibrate` calibrate the weights;
 - :func:`compare_groups`, :func:`compare_to_all`, :func:`trend` and
-  :func:`rank_groups` compare domains.
+  :func:`rank_groups` compare domains;
+- :func:`write_totals`, :func:`read_totals`, :func:`sign_totals` and
+  :func:`verify_totals` make, check and sign a unit's totals file, which
+  :func:`combine_totals` pools for the national roll-up (FORMATS.md §7).
 
 docs/METHODOLOGY.md gives every formula and convention.
 """
@@ -31,6 +34,9 @@ _HOME = {
     "ElementSpec": "spec", "IndexSpec": "spec",
     "PsuTotals": "totals", "totals_from_codes": "totals", "totals_from_rows": "totals",
     "totals_from_table": "totals",
+    "TotalsFile": "totals_file", "read_totals": "totals_file", "sign_totals": "totals_file",
+    "table_from_responses": "totals_file", "verify_totals": "totals_file", "write_totals": "totals_file",
+    "combine_totals": "rollup",
     "Calibration": "weighting", "CalibrationError": "weighting", "Margin": "weighting",
     "calibrate": "weighting", "poststratify": "weighting", "rake": "weighting",
 }
@@ -63,7 +69,9 @@ __all__ = [
     "PsuTotals",
     "Ranking",
     "ReportingRules",
+    "TotalsFile",
     "calibrate",
+    "combine_totals",
     "compare_groups",
     "compare_to_all",
     "confidence_intervals",
@@ -74,9 +82,14 @@ __all__ = [
     "rank_groups",
     "read_population",
     "read_responses",
+    "read_totals",
     "responses_to_totals",
+    "sign_totals",
+    "table_from_responses",
     "totals_from_codes",
     "totals_from_rows",
     "totals_from_table",
     "trend",
+    "verify_totals",
+    "write_totals",
 ]

@@ -330,3 +330,23 @@ def test_file_metadata_describes_the_totals(totals_files, provinces):
     assert arrow.column_names[:6] == ["unit", "agency", "stratum", "psu", "sex", "n"]
     assert set(arrow.column("stratum").to_pylist()) == {"P2:S1", "P2:S2"}
     assert read_totals("P2", Path(totals_files[1]).read_bytes()).unit == "P2"
+
+
+def test_missing_signature_file_is_refused(run_cli, totals_files, tmp_path):
+    _, public = _keys()
+    key = tmp_path / "k.pub"
+    key.write_bytes(public)
+    status, _, err = run_cli("rollup", totals_files[0], "--verify-key", str(key))
+    assert status == 2 and f"no signature file {totals_files[0]}.sig" in err
+
+
+def test_every_rollup_option_is_documented():
+    from analysis.cli import build_parser
+
+    parser = build_parser("rollup")
+    sub = next(a for a in parser._actions if a.dest == "command").choices["rollup"]
+    options = {s for a in sub._actions for s in a.option_strings if s.startswith("--") and s != "--help"}
+    formats = (RESULTS_DIR.parents[2] / "docs/FORMATS.md").read_text(encoding="utf-8")
+    documented = formats[formats.index("## 4. "):formats.index("## 5. ")] + \
+        formats[formats.index("## 7. "):]
+    assert sorted(o for o in options if f"`{o}" not in documented) == []
