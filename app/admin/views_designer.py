@@ -221,7 +221,15 @@ def questionnaire_design(version_id: int):
     errors: list[str] = []
     if ActionForm().validate_on_submit():
         step = request.form.get("step", "save")
-        definition = designer_form.apply_step(designer_form.from_form(request.form, version.definition), step)
+        try:
+            definition = designer_form.apply_step(designer_form.from_form(request.form, version.definition),
+                                                  step)
+        except designer_form.MoveRefused as refused:
+            # The typed changes are kept; only the move is not made.
+            definition = designer_form.from_form(request.form, version.definition)
+            flash(_("%(question)s is asked only depending on the answer to %(earlier)s, so it must come "
+                    "after it; the move was not made.", question=refused.question,
+                    earlier=refused.depends_on), "error")
         errors = designer.save_definition(version, definition, current_user)
         db.session.commit()
         if step == "save":
@@ -229,6 +237,16 @@ def questionnaire_design(version_id: int):
                   "ok" if not errors else "error")
     elif request.method == "GET":
         errors = designer.preview(version).errors
+    view = designer_form.to_form(version.definition)
+    # The questions a condition can read, in form order (validation refuses a later one).
+    codes = [q["code"] for e in view["elements"] for q in e["questions"]]
+    codes += [q["code"] for q in view["questions"]]
     return render_template("admin/questionnaire_design.html", version=version, errors=errors,
-                           view=designer_form.to_form(version.definition), types=designer_form.QUESTION_TYPES,
-                           action_form=ActionForm())
+                           view=view, types=designer_form.QUESTION_TYPES, codes=codes,
+                           operators=_condition_operators(), action_form=ActionForm())
+
+
+def _condition_operators() -> list[tuple[str, str]]:
+    """The condition operators with their words, in the page's language."""
+    return [("equals", _("is")), ("one_of", _("is one of (comma separated)")),
+            ("at_most", _("is at most")), ("at_least", _("is at least"))]

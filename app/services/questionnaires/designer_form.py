@@ -12,8 +12,17 @@ from typing import Any
 from app.inputs import whole_number
 
 QUESTION_TYPES = ("likert", "single", "multi", "yesno", "nps", "text", "number")
+CONDITION_OPERATORS = ("equals", "one_of", "at_most", "at_least")
 LANGS = ("vi", "en")
 MAX_POINTS = 11
+
+
+class MoveRefused(ValueError):
+    """A move would put a question before the question its condition reads (or that one after it)."""
+
+    def __init__(self, question: str, depends_on: str):
+        super().__init__(f"{question} depends on {depends_on}")
+        self.question, self.depends_on = question, depends_on
 
 
 def _texts(value: Any) -> dict[str, str]:
@@ -30,9 +39,21 @@ def _options_text(options: Any) -> str:
     return "\n".join(lines)
 
 
+def _condition_view(show_if: Any) -> dict:
+    show_if = show_if if isinstance(show_if, dict) else {}
+    operator = next((op for op in CONDITION_OPERATORS if op in show_if), "")
+    value = show_if.get(operator, "")
+    if isinstance(value, list):
+        value = ", ".join(str(v) for v in value)
+    elif isinstance(value, bool):
+        value = "yes" if value else "no"
+    return {"question": str(show_if.get("question", "")), "operator": operator, "value": str(value)}
+
+
 def _question_view(question: Any) -> dict:
     question = question if isinstance(question, dict) else {}
     return {
+        "show_if": _condition_view(question.get("show_if")),
         "code": str(question.get("code", "")), "type": str(question.get("type", "likert")),
         "text": _texts(question.get("text")), "required": bool(question.get("required", False)),
         "options": _options_text(question.get("options")),
@@ -111,7 +132,40 @@ def _question(form: Mapping[str, str], prefix: str, langs: list[str]) -> dict:
         for key in ("min", "max"):
             if form.get(f"{prefix}_{key}", "").strip():
                 question[key] = _number(form.get(f"{prefix}_{key}", ""))
+    condition = _condition(form, prefix)
+    if condition is not None:
+        question["show_if"] = condition
     return question
+
+
+def _condition(form: Mapping[str, str], prefix: str) -> dict | None:
+    """The condition fields: earlier question, operator, value (a list, comma separated, for one_of).
+    Values stay text here; `_typed_conditions` reads them as the earlier question's answers."""
+    code = form.get(f"{prefix}_if_q", "").strip()
+    operator = form.get(f"{prefix}_if_op", "").strip()
+    if not code and not operator:
+        return None
+    value = form.get(f"{prefix}_if_value", "").strip()
+    condition: dict[str, Any] = {"question": code}
+    if operator in CONDITION_OPERATORS:
+        condition[operator] = [v.strip() for v in value.split(",") if v.strip()] if operator == "one_of" \
+            else value
+    return condition
+
+
+def _typed_conditions(definition: dict) -> None:
+    """Ratings and numbers typed as text become numbers when the earlier question is rated or numeric."""
+    types = {q.get("code"): q.get("type") for q in _all_questions(definition)}
+    for question in _all_questions(definition):
+        condition = question.get("show_if")
+        if not isinstance(condition, dict) or types.get(condition.get("question")) not in (
+                "likert", "nps", "number"):
+            continue
+        for operator in CONDITION_OPERATORS:
+            if isinstance(condition.get(operator), list):
+                condition[operator] = [_number(str(v)) for v in condition[operator]]
+            elif isinstance(condition.get(operator), str):
+                condition[operator] = _number(condition[operator])
 
 
 def _count(form: Mapping[str, str], name: str) -> int:
@@ -151,6 +205,7 @@ def from_form(form, base: dict) -> dict:
         "questions": [_question(form, f"g_q{j}", langs) for j in range(_count(form, "g_n"))],
     })
     _keep_descriptions(definition, base)
+    _typed_conditions(definition)
     return definition
 
 
@@ -178,10 +233,51 @@ def _index(parts: list[str], position: int, items: list) -> int | None:
     return whole_number(parts[position], 0, len(items) - 1)
 
 
+def _earlier_pairs(definition: dict) -> set[tuple[str, str]]:
+    """(question, the question its condition reads) where that one comes earlier, in form order."""
+    seen: set[str] = set()
+    pairs = set()
+    for question in _all_questions(definition):
+        condition = question.get("show_if")
+        if isinstance(condition, dict) and condition.get("question") in seen:
+            pairs.add((question.get("code"), condition.get("question")))
+        seen.add(question.get("code"))
+    return pairs
+
+
+def _move(items: list, source: int | None, target: int | None) -> None:
+    if source is not None and target is not None and source != target:
+        items.insert(target, items.pop(source))
+
+
+def move_step(definition: dict, step: str) -> dict:
+    """Reorder: `move_element:FROM:TO`, `move_question:E:FROM:TO`, `move_general:FROM:TO` (the Move up
+    and Move down buttons send a neighbour as TO; a drag sends any place). MoveRefused when a question
+    would come before the question its condition reads."""
+    parts = step.split(":")
+    elements = definition.setdefault("elements", [])
+    general = definition.setdefault("questions", [])
+    before = _earlier_pairs(definition)
+    if parts[0] == "move_element":
+        _move(elements, _index(parts, 1, elements), _index(parts, 2, elements))
+    elif parts[0] == "move_general":
+        _move(general, _index(parts, 1, general), _index(parts, 2, general))
+    elif parts[0] == "move_question" and (i := _index(parts, 1, elements)) is not None:
+        questions = elements[i].setdefault("questions", [])
+        _move(questions, _index(parts, 2, questions), _index(parts, 3, questions))
+    broken = sorted(before - _earlier_pairs(definition))
+    if broken:
+        raise MoveRefused(*broken[0])
+    return definition
+
+
 def apply_step(definition: dict, step: str) -> dict:
     """Add or remove an element or question: `add_element`, `add_question:E`, `add_general`,
-    `del_element:E`, `del_question:E:Q`, `del_general:Q`. Unknown steps change nothing."""
+    `del_element:E`, `del_question:E:Q`, `del_general:Q`; reorder with the `move_…` steps
+    (`move_step`). Unknown steps change nothing."""
     parts = step.split(":")
+    if parts[0].startswith("move_"):
+        return move_step(definition, step)
     elements = definition.setdefault("elements", [])
     general = definition.setdefault("questions", [])
     if parts[0] == "add_element":
