@@ -108,6 +108,11 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMTP_TIMEOUT": _int("SMTP_TIMEOUT", 10),
         "MAIL_FROM": os.environ.get("MAIL_FROM", "sipas@localhost"),
         "WEBHOOK_TIMEOUT": _int("WEBHOOK_TIMEOUT", 10),
+        # Survey invitations by SMS (issue 19, app/services/invitations/sms.py): an HTTP gateway that takes
+        # {"to", "text"} as JSON; empty: SMS stay pending in the outbox.
+        "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
+        "SMS_GATEWAY_TOKEN": os.environ.get("SMS_GATEWAY_TOKEN", ""),
+        "SMS_GATEWAY_TIMEOUT": _int("SMS_GATEWAY_TIMEOUT", 10),
         # Totals files for the national roll-up (issue 20): this installation's unit code (empty: the
         # code of the only top-level agency) and its Ed25519 signing key (created on first use, 0600).
         "TOTALS_UNIT": os.environ.get("TOTALS_UNIT", ""),
