@@ -22,9 +22,9 @@ from .estimate import estimate_indices
 from .io import DataError
 from .spec import IndexSpec
 from .totals import PsuTotals, totals_from_table
-from .totals_file import TotalsFile, numeric_columns, read_totals, verify_totals
+from .totals_file import TotalsFile, numeric_columns, read_totals, unit_of, verify_totals
 
-__all__ = ["add_rollup_parser", "combine_totals", "rollup", "verify_files"]
+__all__ = ["add_rollup_parser", "combine_totals", "read_files", "rollup", "verify_file"]
 
 #: ``province`` is another name of the ``unit`` column (the national ranking's units are provinces
 #: and ministries).
@@ -42,33 +42,48 @@ def add_rollup_parser(sub, common, full: bool) -> None:
                    help="check FILE.sig with this Ed25519 public key (PEM); UNIT= binds it to a unit")
 
 
-def verify_files(paths: Sequence[str], keys: Sequence[str]) -> None:
-    """Verify ``FILE.sig`` of every file with its unit's key (``UNIT=KEY``) or a key for all."""
+def _keys(items: Sequence[str]) -> tuple[dict[str, bytes], list[bytes]]:
+    """Public keys bound to a unit (``UNIT=KEY``) and keys for every unit."""
     bound, shared = {}, []
-    for item in keys:
+    for item in items:
         unit, sep, path = item.partition("=")
         if sep:
             bound[unit] = Path(path).read_bytes()
         else:
             shared.append(Path(item).read_bytes())
+    return bound, shared
+
+
+def verify_file(path: str, data: bytes, bound: dict[str, bytes], shared: list[bytes]) -> None:
+    """Check ``FILE.sig`` of one file's bytes with its unit's key, else with a key for every unit."""
+    sig_path = Path(f"{path}.sig")
+    if not sig_path.exists():
+        raise DataError([(str(path), None, None, f"no signature file {sig_path}")])
+    unit = unit_of(str(path), data)
+    candidates = [bound[unit]] if unit in bound else shared
+    if not candidates:
+        raise DataError([(str(path), None, None, f"no --verify-key for unit {unit!r}")])
+    signature = sig_path.read_bytes()
+    errors = []
+    for key in candidates:
+        try:
+            verify_totals(data, signature, key)
+            return
+        except AnalysisError as exc:
+            errors.append(str(exc))
+    raise DataError([(str(path), None, None, f"signature check failed: {errors[-1]}")])
+
+
+def read_files(paths: Sequence[str], keys: Sequence[str] = ()) -> list[TotalsFile]:
+    """Read and check every file, each read once; with ``keys``, its signature first."""
+    bound, shared = _keys(keys)
+    files = []
     for path in paths:
         data = Path(path).read_bytes()
-        sig_path = Path(f"{path}.sig")
-        if not sig_path.exists():
-            raise DataError([(str(path), None, None, f"no signature file {sig_path}")])
-        unit = read_totals(path, data).unit
-        candidates = [bound[unit]] if unit in bound else shared
-        if not candidates:
-            raise DataError([(str(path), None, None, f"no --verify-key for unit {unit!r}")])
-        errors = []
-        for key in candidates:
-            try:
-                verify_totals(data, sig_path.read_bytes(), key)
-                break
-            except AnalysisError as exc:
-                errors.append(str(exc))
-        else:
-            raise DataError([(str(path), None, None, f"signature check failed: {errors[-1]}")])
+        if keys:
+            verify_file(path, data, bound, shared)
+        files.append(read_totals(path, data))
+    return files
 
 
 def combine_totals(files: Sequence[TotalsFile]) -> tuple[IndexSpec, dict[str, np.ndarray], dict]:
@@ -136,9 +151,7 @@ def _calibrated(totals: PsuTotals, margins):
 
 def rollup(args, margins) -> tuple[list[dict], dict]:
     """Records of every ``--by`` group and of the nation, and the run's meta."""
-    if args.verify_key:
-        verify_files(args.files, args.verify_key)
-    files = [read_totals(p) for p in args.files]
+    files = read_files(args.files, args.verify_key)
     spec, table, summary = combine_totals(files)
     if args.questionnaire:
         _check_questionnaire(args.questionnaire, summary["questionnaire_sha256"])

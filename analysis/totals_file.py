@@ -35,7 +35,7 @@ from .spec import IndexSpec
 from .totals import totals_from_codes
 
 __all__ = ["FORMAT_VERSION", "META_KEY", "TotalsFile", "count_columns", "definition_sha256",
-           "numeric_columns", "read_totals", "sign_totals", "table_from_responses",
+           "numeric_columns", "read_totals", "sign_totals", "table_from_responses", "unit_of",
            "verify_totals", "write_totals"]
 
 FORMAT_VERSION = 1
@@ -102,21 +102,35 @@ def table_from_responses(columns: ResponseColumns, spec: IndexSpec, *, by: Seque
     return table
 
 
+def _group_sums(table: Mapping[str, np.ndarray], by: Sequence[str],
+                numeric: Sequence[str]) -> tuple[list[tuple], np.ndarray]:
+    """The groups of ``by`` (sorted) and the sums of every numeric column per group: one bincount each."""
+    n_rows = len(table["n"])
+    if by:
+        keys = list(zip(*(np.asarray(table[b], dtype=object).tolist() for b in by), strict=True))
+        labels = sorted(set(keys))
+        position = {key: i for i, key in enumerate(labels)}
+        inverse = np.fromiter((position[key] for key in keys), dtype=np.int64, count=n_rows)
+    else:
+        labels, inverse = [()], np.zeros(n_rows, dtype=np.int64)
+    sums = np.column_stack([np.bincount(inverse, weights=np.asarray(table[c], dtype=float),
+                                        minlength=len(labels)) for c in numeric])
+    return labels, sums.reshape(len(labels), len(numeric))
+
+
 def _margins(table: Mapping[str, np.ndarray], by: Sequence[str], numeric: Sequence[str],
              counts: set[str]) -> dict:
     """Per group of ``by`` and for the whole file: the sum of every numeric column."""
-    def sums(rows: np.ndarray) -> dict:
-        return {c: (int(np.asarray(table[c])[rows].sum()) if c in counts
-                    else float(np.asarray(table[c], dtype=float)[rows].sum())) for c in numeric}
+    labels, sums = _group_sums(table, by, numeric)
 
-    n_rows = len(table["n"])
-    keys = list(zip(*(np.asarray(table[b], dtype=object) for b in by), strict=True)) if by else [()] * n_rows
-    groups: dict[tuple, list[int]] = {}
-    for i, key in enumerate(keys):
-        groups.setdefault(key, []).append(i)
-    out = [{**dict(zip(by, key, strict=True)), **sums(np.array(rows))}
-           for key, rows in sorted(groups.items())]
-    return {"groups": out, "total": sums(np.arange(n_rows))}
+    def plain(row: np.ndarray) -> dict:
+        # counts as integers (exact below 2**53, far above any survey), sums as floats
+        return {c: (int(round(v)) if c in counts else float(v)) for c, v in zip(numeric, row.tolist(),
+                                                                              strict=True)}
+
+    groups = [{**dict(zip(by, key, strict=True)), **plain(row)}
+              for key, row in zip(labels, sums, strict=True)]
+    return {"groups": groups, "total": plain(sums.sum(axis=0))}
 
 
 def write_totals(table: Mapping[str, Sequence], *, definition: Mapping, unit: str, period_from: str,
@@ -281,34 +295,73 @@ def _check_values(name: str, table: dict, spec: IndexSpec, unit: str) -> list:
     return problems
 
 
+def _stated(rows: list, numeric: Sequence[str]) -> np.ndarray:
+    """The margins' numbers as a matrix, NaN where one is missing or not a number."""
+    def number(value) -> float:
+        return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else np.nan
+
+    try:  # numbers, as written: one conversion of the whole matrix
+        out = np.array([[row.get(c, np.nan) for c in numeric] for row in rows], dtype=float)
+    except (TypeError, ValueError):
+        out = np.array([[number(row.get(c)) for c in numeric] for row in rows], dtype=float)
+    return out.reshape(len(rows), len(numeric))
+
+
 def _check_margins(name: str, table: dict, meta: dict, spec: IndexSpec) -> list:
     """Every group's and the whole file's column sums equal the margins in the metadata."""
     by = meta["by"]
-    counts = set(count_columns(spec))
     numeric = numeric_columns(spec)
-    got = _margins(table, by, numeric, counts)
     stated = meta["margins"]
-    problems = []
-    stated_groups = {tuple(str(g.get(b)) for b in by): g for g in stated.get("groups") or []}
-    got_groups = {tuple(str(g[b]) for b in by): g for g in got["groups"]}
-    for key in sorted(set(stated_groups) ^ set(got_groups)):
-        where = ("in the margins but not in the rows" if key in stated_groups
-                 else "in the rows but not in the margins")
-        problems.append((name, None, None, f"group {', '.join(key)} is {where}"))
-    pairs = [("total", stated.get("total") or {}, got["total"])]
-    pairs += [(", ".join(key), stated_groups[key], got_groups[key])
-              for key in sorted(stated_groups) if key in got_groups]
-    for label, want, have in pairs:
-        for c in numeric:
-            w, h = want.get(c), have[c]
-            ok = isinstance(w, int | float) and (w == h if c in counts else
-                                                 abs(w - h) <= MARGIN_RTOL * max(abs(w), abs(h), 1.0))
-            if not ok:
-                problems.append((name, None, c, f"the cells add up to {h!r} for {label}, "
-                                                f"the file's margin says {w!r}"))
-                if len(problems) >= MAX_ERRORS:
-                    return problems
+    stated_rows = [g for g in stated.get("groups") or [] if isinstance(g, dict)]
+    labels, sums = _group_sums(table, by, numeric)
+    stated_keys = [tuple(str(g.get(b)) for b in by) for g in stated_rows]
+    got_keys = [tuple(str(v) for v in key) for key in labels]
+    problems = [(name, None, None, f"group {', '.join(key)} is "
+                 + ("in the margins but not in the rows" if key in stated_keys else
+                    "in the rows but not in the margins"))
+                for key in sorted(set(stated_keys) ^ set(got_keys))]
+    if problems:
+        return problems
+    order = [stated_keys.index(key) for key in got_keys]
+    want = np.vstack([_stated([stated.get("total") or {}], numeric), _stated(stated_rows, numeric)[order]])
+    have = np.vstack([sums.sum(axis=0), sums])
+    counts = set(count_columns(spec))
+    is_count = np.array([c in counts for c in numeric])
+    tolerance = np.where(is_count, 0.0, MARGIN_RTOL * np.maximum(np.maximum(abs(want), abs(have)), 1.0))
+    with np.errstate(invalid="ignore"):
+        bad = ~(np.abs(want - have) <= tolerance)
+    label = ["total", *(", ".join(key) for key in got_keys)]
+    for i, j in zip(*np.nonzero(bad), strict=True):
+        w = want[i, j]
+        said = _shown(w, is_count[j]) if np.isfinite(w) else "nothing"
+        problems.append((name, None, numeric[j], f"the cells add up to {_shown(have[i, j], is_count[j])} "
+                                                  f"for {label[i]}, the file's margin says {said}"))
+        if len(problems) >= MAX_ERRORS:
+            break
     return problems
+
+
+def _shown(value: float, count: bool) -> str:
+    return str(int(round(value))) if count else repr(float(value))
+
+
+def unit_of(name: str, data: bytes) -> str:
+    """The unit a totals file names in its metadata (read from the footer only)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    try:
+        footer = pq.read_metadata(pa.BufferReader(data))
+    except (OSError, pa.ArrowException) as exc:
+        raise DataError([(name, None, None, f"cannot read as Parquet: {exc}")]) from exc
+    raw = (footer.metadata or {}).get(META_KEY)
+    try:
+        unit = json.loads(raw.decode("utf-8")).get("unit") if raw else None
+    except (UnicodeDecodeError, ValueError, AttributeError):
+        unit = None
+    if not isinstance(unit, str):
+        raise DataError([(name, None, None, "not a totals file (no unit in its sipas.totals metadata)")])
+    return unit
 
 
 def read_totals(path: str | Path, data: bytes | None = None) -> TotalsFile:
@@ -330,7 +383,8 @@ def read_totals(path: str | Path, data: bytes | None = None) -> TotalsFile:
     name = str(path)
     try:
         source = pa.BufferReader(data) if data is not None else str(path)
-        arrow = pq.read_table(source)
+        # ParquetFile, not read_table: the dataset layer would import pandas for nothing
+        arrow = pq.ParquetFile(source).read()
     except (OSError, pa.ArrowException) as exc:
         raise DataError([(name, None, None, f"cannot read as Parquet: {exc}")]) from exc
     meta = _meta_of(name, arrow.schema)
@@ -340,7 +394,8 @@ def read_totals(path: str | Path, data: bytes | None = None) -> TotalsFile:
     spec = _spec_of(name, meta)
     text = ["unit", *meta["by"], "stratum", "psu", *meta["calibration"]]
     numeric = numeric_columns(spec)
-    missing = [c for c in [*text, *numeric] if c not in arrow.column_names]
+    present = set(arrow.column_names)
+    missing = [c for c in [*text, *numeric] if c not in present]
     if missing:
         raise DataError([(name, None, c, "required column is missing") for c in missing[:MAX_ERRORS]])
     table: dict[str, np.ndarray] = {}
@@ -349,7 +404,7 @@ def read_totals(path: str | Path, data: bytes | None = None) -> TotalsFile:
         if column.null_count:
             first_null = np.flatnonzero(column.is_null().to_numpy(zero_copy_only=False))[0]
             raise DataError([(name, int(first_null) + 1, c, "empty cell")])
-        table[c] = np.asarray(column.cast(pa.string()).to_pylist(), dtype=object)
+        table[c] = column.cast(pa.string()).to_numpy(zero_copy_only=False).astype(object)
     for c in numeric:
         column = arrow.column(c)
         if not (pa.types.is_integer(column.type) or pa.types.is_floating(column.type)) or column.null_count:
