@@ -9,6 +9,7 @@ from flask import Blueprint
 bp = Blueprint("admin", __name__, static_folder="static", static_url_path="/static")
 
 from app.admin import (  # noqa: E402,F401  (routes attach to bp)
+    views_campaigns,
     views_cases,
     views_designer,
     views_dossiers,

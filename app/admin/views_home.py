@@ -30,6 +30,7 @@ NAV = (
     ("admin.cases", _l("Cases"), "cases"),
     ("admin.interviews", _l("Interviews"), "interviews"),
     ("admin.dossiers", _l("Dossier lists"), "dossiers"),
+    ("admin.campaigns", _l("Survey campaigns"), "campaigns"),
     ("admin.volumes", _l("Dossier volumes"), "volumes"),
     ("reports.index", _l("Reports"), "reports"),
     ("admin.users", _l("Accounts"), "users"),

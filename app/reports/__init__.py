@@ -9,6 +9,7 @@ from flask import Blueprint
 
 bp = Blueprint("reports", __name__)
 
+import app.reports.campaigns  # noqa: E402,F401  (issue 19: a survey campaign's estimates)
 import app.reports.exports  # noqa: E402,F401  (issue 6: dashboards and exports; imports dashboard)
 import app.reports.questions  # noqa: E402,F401  (issue 15: every question, the PDF report)
 from app.reports import cases, labels, views  # noqa: E402,F401  (routes and template helpers attach to bp)

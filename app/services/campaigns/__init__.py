@@ -28,6 +28,7 @@ __getattr__, __all__ = lazy_exports(
         "plan_campaign": "planning",
         "plan_rows": "planning",
         "update_campaign": "planning",
+        "version_choices": "planning",
         "draw_campaign": "drawing",
         "purge_campaign": "drawing",
         "redraw": "drawing",

@@ -273,3 +273,15 @@ def plan_rows(campaign: Campaign) -> list[StratumPlan]:
         expected_completes=float(s.planned * campaign.expected_response_rate),
         expected_half_width=None if np.isnan(half[h]) else float(half[h]))
         for h, s in enumerate(strata)]
+
+
+def version_choices() -> list[tuple[int, str]]:
+    """Published questionnaire versions as (id, "code vN"), newest first within each questionnaire."""
+    from app.models import Questionnaire
+
+    rows = db.session.execute(
+        select(QuestionnaireVersion.id, Questionnaire.code, QuestionnaireVersion.version)
+        .join(Questionnaire, Questionnaire.id == QuestionnaireVersion.questionnaire_id)
+        .where(QuestionnaireVersion.status == "published")
+        .order_by(Questionnaire.code, QuestionnaireVersion.version.desc())).all()
+    return [(row.id, f"{row.code} v{row.version}") for row in rows]

@@ -33,6 +33,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # contacts only survey administrators read.
     "dossiers": frozenset({ADMINISTRATOR, MANAGER}),
     "dossier_contact": frozenset({ADMINISTRATOR}),
+    # Survey campaigns (issue 19): planning, drawing and purging them; their estimates are read by
+    # leaders too (within their subtree).
+    "campaigns": frozenset({ADMINISTRATOR}),
+    "campaign_reports": frozenset({ADMINISTRATOR, LEADER}),
 }
 
 

@@ -1,0 +1,26 @@
+"""A survey campaign's estimates (issue 19): design-weighted, beside the counters' for the same agencies and
+period, with the difference and its test. Leaders and administrators, within their agency's subtree."""
+
+from __future__ import annotations
+
+from flask import abort, g, render_template, request
+
+from app.extensions import db
+from app.models import Campaign
+from app.reports import bp
+from app.services.campaigns import campaign_estimates
+from app.web.guards import ensure_scope, requires
+
+
+@bp.get("/campaigns/<int:campaign_id>")
+@requires("campaign_reports")
+def campaign_report(campaign_id: int):
+    """Overall, per stratum and per agency: the campaign's index, interval, deff and the counters' index."""
+    campaign = db.session.get(Campaign, campaign_id) or abort(404)
+    ensure_scope(campaign.agency_id)
+    if campaign.status == "planning":
+        abort(404)
+    poststratified = request.args.get("weighting") == "poststratified"
+    result = campaign_estimates(campaign, poststratified=poststratified)
+    return render_template("reports/campaign.html", campaign=campaign, result=result, lang=g.lang,
+                           asked_poststratified=poststratified)
