@@ -31,19 +31,25 @@ CONDITIONS = {
 }
 
 
+def _spy_on_whole_reads(monkeypatch) -> list:
+    """The months argument of every read of whole months from the cells (None: all months)."""
+    whole = []
+    real = report_cells._live_months
+
+    def spy(version_id, names, months=None, touched_after=None):
+        if touched_after is None:
+            whole.append(months)
+        return real(version_id, names, months, touched_after)
+
+    monkeypatch.setattr(report_cells, "_live_months", spy)
+    return whole
+
+
 @pytest.fixture
 def settled(app, monkeypatch):
     """Cells count as settled at once (the margin guards against transactions still committing)."""
     monkeypatch.setitem(app.config, "REPORT_CELLS_SETTLE_SECONDS", 0.0)
-    live = []
-    real = report_cells._live_months
-
-    def spy(version_id, names, months):
-        live.append(months)
-        return real(version_id, names, months)
-
-    monkeypatch.setattr(report_cells, "_live_months", spy)
-    return live
+    return _spy_on_whole_reads(monkeypatch)
 
 
 def assert_same_both_ways(version, where=(), domain=(), weighted=True, rating_sums=True, verified=True):
@@ -100,7 +106,8 @@ def test_a_new_and_a_voided_response_reread_their_months_only(province, settled,
     packed = _packed_months(version.id)
     assert len(packed) >= 12 and settled == [None]
 
-    # A citizen's answer in a month already packed: that month is read from the cells again.
+    # A citizen's answer in a month already packed: its cell is read and put into the pack, which
+    # is stored again (its touch has settled at once here); no month is read whole.
     response = Response(uid="packed-late", version_id=version.id, agency_id=province.district.id,
                         channel="qr", submitted_at=datetime(2025, 6, 20, 3, tzinfo=UTC), r1=5, answers={})
     db.session.add(response)
@@ -110,9 +117,10 @@ def test_a_new_and_a_voided_response_reread_their_months_only(province, settled,
     time.sleep(0.01)  # the database's clock moves on past the touch (a margin of 0 s is strict)
     settled.clear()
     assert_same_both_ways(version, [ReportCell.suspicious.is_(False)])
-    assert settled == [["2025-06"]]
-    assert _packed_months(version.id)["2025-06"] > packed["2025-06"]
-    settled.clear()
+    assert settled == []
+    after = _packed_months(version.id)
+    assert after["2025-06"] > packed["2025-06"]
+    assert all(after[month] >= packed[month] for month in packed)
     assert_same_both_ways(version)
     assert settled == []
 
@@ -136,15 +144,17 @@ def test_a_new_and_a_voided_response_reread_their_months_only(province, settled,
                 == repr(_overview_records(root, filters, False, monkeypatch))), args
 
 
-def test_cells_touched_within_the_margin_are_read_live_and_not_packed(province, app, monkeypatch):
+def test_cells_touched_within_the_margin_are_read_again_on_top_of_their_packs(province, monkeypatch):
     version = latest_published("sipas-2017")
-    live = []
+    whole = _spy_on_whole_reads(monkeypatch)
+    # The demo's cells were just written: packed at the first read, and while their touches are
+    # within the (default) margin every later read takes them from the cells again.
+    assert_same_both_ways(version)
+    assert whole == [None]
+    assert len(_packed_months(version.id)) >= 12
+    delta = []
     real = report_cells._live_months
-    monkeypatch.setattr(report_cells, "_live_months",
-                        lambda version_id, names, months: live.append(months) or real(version_id, names,
-                                                                                      months))
-    # The demo's cells were just written: with the default margin none may be packed yet.
-    assert_same_both_ways(version)
-    assert _packed_months(version.id) == {}
-    assert_same_both_ways(version)
-    assert live == [None, None]
+    monkeypatch.setattr(report_cells, "_live_months", lambda *args, **kwargs: delta.append(
+        kwargs.get("touched_after")) or real(*args, **kwargs))
+    assert_same_both_ways(version, [ReportCell.suspicious.is_(False)], [ReportCell.verified.is_(True)])
+    assert len(delta) == 1 and delta[0] is not None

@@ -554,7 +554,7 @@ def _encode(name: str, values: np.ndarray) -> bytes:
         return json.dumps([str(v) for v in values], ensure_ascii=False).encode()
     if name in _FLAG_KEYS:
         return np.asarray(values, dtype=bool).astype("u1").tobytes()
-    if name == "agency_id":
+    if name in ("id", "agency_id"):
         return np.asarray(values, dtype="<i8").tobytes()
     return np.asarray(values, dtype="<f8").tobytes()
 
@@ -566,6 +566,8 @@ def _decode(name: str, payload: bytes) -> np.ndarray:
         return np.frombuffer(payload, dtype="u1").astype(bool)
     if name == "agency_id":
         return np.frombuffer(payload, dtype="<i8").astype(object)
+    if name == "id":
+        return np.frombuffer(payload, dtype="<i8")
     return np.frombuffer(payload, dtype="<f8")
 
 
@@ -573,11 +575,15 @@ def _database_clock() -> float:
     return float(db.session.scalar(select(_clock())))
 
 
-def _live_months(version_id: int, names: list[str], months: list[str] | None) -> dict[str, dict]:
-    """The cells of some months (all when None) as columns, in id order, and each month's last touch."""
+def _live_months(version_id: int, names: list[str], months: list[str] | None = None,
+                 touched_after: float | None = None) -> dict[str, dict]:
+    """Cells as columns per month, in id order, with each month's last touch: the cells of
+    `months` (all when None), or only those touched after `touched_after`."""
     where = [ReportCell.version_id == version_id]
     if months is not None:
         where.append(ReportCell.month.in_(months))
+    if touched_after is not None:
+        where.append(ReportCell.touched > touched_after)
     query = (select(ReportCell.month, ReportCell.touched, *(_CELLS.c[name] for name in names))
              .where(*where).order_by(ReportCell.month, ReportCell.id))
     rows = _plain_rows(query)
@@ -591,21 +597,23 @@ def _live_months(version_id: int, names: list[str], months: list[str] | None) ->
         part = block[start:end]
         columns = {}
         for i, name in enumerate(names, start=2):
-            if name in _TEXT_KEYS:
+            if name in _TEXT_KEYS or name == "agency_id":
                 columns[name] = part[:, i]
             elif name in _FLAG_KEYS:
                 columns[name] = part[:, i].astype(bool)
-            elif name == "agency_id":
-                columns[name] = part[:, i]
+            elif name == "id":
+                columns[name] = part[:, i].astype(np.int64)
             else:
                 columns[name] = part[:, i].astype(float)
-        out[str(month[start])] = {"columns": columns, "touched": float(part[:, 1].astype(float).max())}
+        out[str(month[start])] = {"columns": columns, "touched": part[:, 1].astype(float)}
     return out
 
 
-def _store_packs(version_id: int, packs: dict[str, dict], gone: list[str], packed_at: float) -> None:
-    """Write the months' packed columns, in a transaction of their own (a cache: a failure only
-    means the next report reads those months from the cells again)."""
+def _store_packs(version_id: int, packs: dict[str, dict], gone: list[str], packed_at: float,
+                 still: list[str]) -> None:
+    """Write the months' packed columns and restamp the `still` months' packs (no cell of theirs
+    touched since), in a transaction of their own: a cache, so a failure only means the next
+    report reads more cells again."""
     table = ReportCellColumn.__table__
     rows = [{"version_id": version_id, "month": month, "name": name, "packed_at": packed_at,
              "payload": _encode(name, values)}
@@ -623,6 +631,10 @@ def _store_packs(version_id: int, packs: dict[str, dict], gone: list[str], packe
                                                            table.c.month.in_(months)))
                     if rows:
                         connection.execute(table.insert(), rows)
+                    if still:
+                        connection.execute(update(table).where(
+                            table.c.version_id == version_id, table.c.month.in_(still),
+                            table.c.packed_at >= 0).values(packed_at=packed_at))
             finally:
                 if sqlite_file:
                     connection.exec_driver_sql("PRAGMA busy_timeout=10000")
@@ -631,51 +643,112 @@ def _store_packs(version_id: int, packs: dict[str, dict], gone: list[str], packe
         return
 
 
+def _merge(base: dict[str, np.ndarray] | None, changes: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    """A month's packed columns with the cells touched since put in: a changed cell's row replaced,
+    a new cell's inserted, both by id (the rows stay in id order)."""
+    if base is None or not len(base["id"]):
+        return dict(changes)
+    ids, changed = base["id"], changes["id"]
+    at = np.searchsorted(ids, changed)
+    known = np.zeros(len(changed), dtype=bool)
+    inside = at < len(ids)
+    known[inside] = ids[at[inside]] == changed[inside]
+    out = {}
+    for name, values in base.items():
+        merged = values.copy()
+        merged[at[known]] = changes[name][known]
+        out[name] = np.insert(merged, at[~known], changes[name][~known]) if (~known).any() else merged
+    return out
+
+
 def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str]) -> dict[str, np.ndarray]:
     """Every cell of a version as columns `names` plus "month", in month and cell id order.
 
-    Months packed and not touched since come from their packs; the others from the cells,
-    and are packed again when their last touch is older than the settling margin.
+    A month comes from its pack with the cells touched since put in (one new response
+    costs a read of its cell, not of its month). A month whose pack is stale (a voided
+    response may have removed a cell) is read from the cells. A month with cells touched
+    since its pack but before the settling margin is packed again, in passing.
     """
     settle = _settle_seconds()
+    every = ["id", *packed_names(questionnaire)]
+    wanted = list(dict.fromkeys(["id", *names]))
+    packed_at, payloads = _packs(version_id, wanted)
+    now = _database_clock()
+    if not packed_at:
+        # Nothing packed yet: every cell is read, and packed.
+        read = _live_months(version_id, every)
+        packs = {month: got["columns"] for month, got in read.items()}
+        _store_packs(version_id, packs, [], now, [])
+        return _columns({month: {name: pack[name] for name in names} for month, pack in packs.items()}, names)
+    stale = sorted(month for month, at in packed_at.items() if at < 0 or len(payloads[month]) < len(wanted))
+    valid = [at for month, at in packed_at.items() if month not in stale]
+    delta = _live_months(version_id, every, touched_after=min(valid, default=now) - settle)
+    whole = _live_months(version_id, every, stale) if stale else {}
+    months: dict[str, dict[str, np.ndarray]] = {}
+    packs: dict[str, dict[str, np.ndarray]] = {}
+    for month in sorted(set(packed_at) | set(delta)):
+        if month in stale:
+            if month in whole:
+                months[month] = packs[month] = whole[month]["columns"]
+            continue
+        touched = delta.get(month)
+        threshold = packed_at.get(month, -np.inf) - settle
+        # Packed again when some touch since its pack has settled (the pack would move on).
+        repack = touched is not None and bool(((touched["touched"] > threshold)
+                                               & (touched["touched"] < now - settle)).any())
+        base = None
+        if month in packed_at:
+            names_read = every if repack else wanted
+            extra = _packs(version_id, [n for n in names_read if n not in payloads[month]], month)[1] \
+                if repack else {}
+            raw = payloads[month] | extra.get(month, {})
+            base = {name: _decode(name, raw[name]) for name in names_read}
+        if touched is None:
+            months[month] = base
+            continue
+        changes = touched["columns"]
+        merged = _merge(base, changes if repack else {name: changes[name] for name in wanted})
+        months[month] = merged
+        if repack:
+            packs[month] = merged
+    gone = [month for month in stale if month not in whole]
+    if packs or gone:
+        still = [month for month in packed_at if month not in packs and month not in stale
+                 and month not in delta]
+        _store_packs(version_id, packs, gone, now, still)
+    return _columns({month: {name: columns[name] for name in names} for month, columns in months.items()},
+                    names)
+
+
+def _packs(version_id: int, names: list[str], month: str | None = None):
+    """The packs' times per month (the oldest of its columns) and payloads per month and name."""
+    where = [ReportCellColumn.version_id == version_id, ReportCellColumn.name.in_(names)]
+    if month is not None:
+        where.append(ReportCellColumn.month == month)
     # The driver's binary format: bytea as hex text would double what travels and cost a parse.
-    packs = _plain_rows(
-        select(ReportCellColumn.month, ReportCellColumn.name, ReportCellColumn.packed_at,
-               ReportCellColumn.payload)
-        .where(ReportCellColumn.version_id == version_id, ReportCellColumn.name.in_(names)))
+    rows = _plain_rows(select(ReportCellColumn.month, ReportCellColumn.name, ReportCellColumn.packed_at,
+                              ReportCellColumn.payload).where(*where)) if names else []
     packed_at: dict[str, float] = {}
     payloads: dict[str, dict[str, bytes]] = {}
-    for month, name, at, payload in packs:
-        packed_at[month] = min(packed_at.get(month, at), at)
-        payloads.setdefault(month, {})[name] = payload
-    stale = {month for month, at in packed_at.items() if at < 0 or len(payloads[month]) < len(names)}
-    if packed_at:
-        since = min(packed_at.values()) - settle
-        touched = db.session.execute(
-            select(ReportCell.month, func.max(ReportCell.touched))
-            .where(ReportCell.version_id == version_id, ReportCell.touched > since)
-            .group_by(ReportCell.month)).all()
-        stale |= {month for month, last in touched
-                  if month not in packed_at or last > packed_at[month] - settle}
-    months: dict[str, dict[str, np.ndarray]] = {}
-    if stale or not packed_at:
-        now = _database_clock()
-        every = packed_names(questionnaire)
-        live = _live_months(version_id, every, sorted(stale) if packed_at else None)
-        settled = {month: read["columns"] for month, read in live.items() if read["touched"] < now - settle}
-        gone = sorted(stale - set(live))
-        if settled or gone:
-            _store_packs(version_id, settled, gone, now)
-        months |= {month: read["columns"] for month, read in live.items()}
-    for month, columns in payloads.items():
-        if month not in stale:
-            months[month] = {name: _decode(name, columns[name]) for name in names}
+    for row_month, name, at, payload in rows:
+        packed_at[row_month] = min(packed_at.get(row_month, at), at)
+        payloads.setdefault(row_month, {})[name] = payload
+    return packed_at, payloads
+
+
+def _columns(months: dict[str, dict[str, np.ndarray]], names: list[str]) -> dict[str, np.ndarray]:
+    """The months' columns end to end, in month order, with a "month" column."""
     order = sorted(months)
     out = {name: np.concatenate([months[m][name] for m in order]) if order else np.array([])
            for name in names}
     sizes = [len(months[m][names[0]]) for m in order]
     out["month"] = np.repeat(np.array(order, dtype=object), sizes)
     return out
+
+
+def pack(version_id: int) -> None:
+    """Pack the months of a version whose cells have settled, as the first cold report would."""
+    read_packed(version_id, _questionnaire(version_id), ["n"])
 
 
 def _condition_mask(columns: dict[str, np.ndarray], clause) -> np.ndarray | None:
