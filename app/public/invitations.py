@@ -81,11 +81,14 @@ def _form(found, code: str, errors: dict[str, str] | None = None, notice: str | 
     posted = request.method == "POST" and notice is None
     values = {q.field: request.form.getlist(q.field) for q in questions.values()} if posted else {}
     context = SimpleNamespace(questionnaire=questionnaire, channel="online")
+    extras = form_extras(context, sections, errors, values)
+    # A sampled holder answers the whole questionnaire: no quick rating that would waive the rest.
+    extras.update(quick=None, sections=sections)
     page = render_template(
         "public/invitation.html", sample=found.sample, campaign=found.sample.campaign, agency=found.agency,
         title=questionnaire.title.get(lang) or questionnaire.title.get("vi", ""), total=len(questions),
         show_progress=len(questions) >= 8, services=(), version=found.version, nonce=new_nonce(),
         action=url_for("public.invitation", code=code),
         decline=url_for("public.invitation_decline", code=code), values=values, errors=errors, notice=notice,
-        service_value="", **form_extras(context, sections, errors, values))
+        service_value="", **extras)
     return page, 422 if errors else 200
