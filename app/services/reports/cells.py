@@ -582,11 +582,14 @@ def _live_months(version_id: int, names: list[str], months: list[str] | None = N
     where = [ReportCell.version_id == version_id]
     if months is not None:
         where.append(ReportCell.month.in_(months))
-    if touched_after is not None:
-        where.append(ReportCell.touched > touched_after)
-    query = (select(ReportCell.month, ReportCell.touched, *(_CELLS.c[name] for name in names))
-             .where(*where).order_by(ReportCell.month, ReportCell.id))
-    rows = _plain_rows(query)
+    query = select(ReportCell.month, ReportCell.touched, ReportCell.id, *(_CELLS.c[name] for name in names))
+    if touched_after is None:
+        rows = _plain_rows(query.where(*where).order_by(ReportCell.month, ReportCell.id))
+    else:
+        # Sorted here: ordered in SQL, SQLite would walk the month index through every cell of
+        # the version instead of the touch index through the few touched since.
+        rows = sorted(_plain_rows(query.where(*where, ReportCell.touched > touched_after)),
+                      key=lambda row: (row[0], row[2]))
     out: dict[str, dict] = {}
     if not rows:
         return out
@@ -596,7 +599,7 @@ def _live_months(version_id: int, names: list[str], months: list[str] | None = N
     for start, end in zip(np.r_[0, bounds], np.r_[bounds, len(month)], strict=True):
         part = block[start:end]
         columns = {}
-        for i, name in enumerate(names, start=2):
+        for i, name in enumerate(names, start=3):
             if name in _TEXT_KEYS or name == "agency_id":
                 columns[name] = part[:, i]
             elif name in _FLAG_KEYS:
@@ -661,8 +664,8 @@ def _merge(base: dict[str, np.ndarray] | None, changes: dict[str, np.ndarray]) -
     return out
 
 
-def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str]) -> dict[str, np.ndarray]:
-    """Every cell of a version as columns `names` plus "month", in month and cell id order.
+def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str]) -> dict[str, dict]:
+    """Every cell of a version per month (in month order) as columns (at least `names`), in id order.
 
     A month comes from its pack with the cells touched since put in (one new response
     costs a read of its cell, not of its month). A month whose pack is stale (a voided
@@ -679,7 +682,7 @@ def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str])
         read = _live_months(version_id, every)
         packs = {month: got["columns"] for month, got in read.items()}
         _store_packs(version_id, packs, [], now, [])
-        return _columns({month: {name: pack[name] for name in names} for month, pack in packs.items()}, names)
+        return {month: packs[month] for month in sorted(packs)}
     stale = sorted(month for month, at in packed_at.items() if at < 0 or len(payloads[month]) < len(wanted))
     valid = [at for month, at in packed_at.items() if month not in stale]
     delta = _live_months(version_id, every, touched_after=min(valid, default=now) - settle)
@@ -716,8 +719,7 @@ def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str])
         still = [month for month in packed_at if month not in packs and month not in stale
                  and month not in delta]
         _store_packs(version_id, packs, gone, now, still)
-    return _columns({month: {name: columns[name] for name in names} for month, columns in months.items()},
-                    names)
+    return {month: months[month] for month in sorted(months)}
 
 
 def _packs(version_id: int, names: list[str], month: str | None = None):
@@ -736,18 +738,8 @@ def _packs(version_id: int, names: list[str], month: str | None = None):
     return packed_at, payloads
 
 
-def _columns(months: dict[str, dict[str, np.ndarray]], names: list[str]) -> dict[str, np.ndarray]:
-    """The months' columns end to end, in month order, with a "month" column."""
-    order = sorted(months)
-    out = {name: np.concatenate([months[m][name] for m in order]) if order else np.array([])
-           for name in names}
-    sizes = [len(months[m][names[0]]) for m in order]
-    out["month"] = np.repeat(np.array(order, dtype=object), sizes)
-    return out
-
-
 def pack(version_id: int) -> None:
-    """Pack the months of a version whose cells have settled, as the first cold report would."""
+    """Pack the months of a version, as the first cold report would."""
     read_packed(version_id, _questionnaire(version_id), ["n"])
 
 
@@ -788,28 +780,35 @@ def _read_packed(version_id: int, questionnaire: Questionnaire, columns: list[st
         return False
     keys = ["agency_id", "stratum", "psu", *conditions, *(("verified",) if verified else ())]
     names = list(dict.fromkeys([*keys, *columns]))
-    frame = read_packed(version_id, questionnaire, names)
-    if not len(frame["month"]):
+    months = read_packed(version_id, questionnaire, names)
+    keeps, insides = [], []
+    for part in months.values():
+        keep = np.ones(len(part["id"]), dtype=bool)
+        inside = np.ones(len(keep), dtype=bool)
+        for clause, flags in [(clause, keep) for clause in where] + [(clause, inside) for clause in domain]:
+            mask = _condition_mask(part, clause)
+            if mask is None:
+                return False
+            flags &= mask
+        keeps.append(keep)
+        insides.append(inside[keep])
+    total = sum(int(keep.sum()) for keep in keeps)
+    if not total:
         return None
-    keep = np.ones(len(frame["month"]), dtype=bool)
-    for clause in where:
-        mask = _condition_mask(frame, clause)
-        if mask is None:
-            return False
-        keep &= mask
-    inside = np.ones(len(keep), dtype=bool)
-    for clause in domain:
-        mask = _condition_mask(frame, clause)
-        if mask is None:
-            return False
-        inside &= mask
-    if not keep.any():
-        return None
-    if not keep.all():
-        frame = {name: values[keep] for name, values in frame.items()}
-        inside = inside[keep]
-    values = np.empty((len(inside), len(columns)), order="F")
-    for i, name in enumerate(columns):
-        values[:, i] = frame[name]
-    keys_out = [frame["agency_id"], frame["month"], frame["stratum"], frame["psu"]]
-    return keys_out, inside, values, columns, (frame["verified"] if verified else None)
+    # Straight into the column-major matrix, a month at a time: one copy of each value.
+    values = np.empty((total, len(columns)), order="F")
+    keys: list[list] = [[], [], [], []]
+    verified_flags = []
+    at = 0
+    for (month, part), keep in zip(months.items(), keeps, strict=True):
+        size = int(keep.sum())
+        for i, name in enumerate(columns):
+            np.compress(keep, part[name], out=values[at:at + size, i])
+        for j, name in enumerate(("agency_id", None, "stratum", "psu")):
+            keys[j].append(np.full(size, month, dtype=object) if name is None else part[name][keep])
+        if verified:
+            verified_flags.append(part["verified"][keep])
+        at += size
+    keys_out = [np.concatenate(parts) for parts in keys]
+    flags_out = np.concatenate(verified_flags) if verified else None
+    return keys_out, np.concatenate(insides), values, columns, flags_out
