@@ -135,17 +135,17 @@ def register_errorhandlers(app: Flask) -> None:
 
 def register_commands(app: Flask) -> None:
     """Register the CLI groups (surveys, responses, counters, demo)."""
+    from app.admin import commands_invitations  # noqa: F401 (adds invite, remind, tracking to campaigns)
     from app.admin.commands import audit_cli, users_cli
     from app.admin.commands_campaigns import campaigns_cli
     from app.admin.commands_cases import cases_cli, outbox_cli
     from app.admin.commands_dossiers import dossiers_cli
-    from app.admin.commands_invitations import invitations_cli
     from app.admin.commands_totals import totals_cli
     from app.admin.commands_volumes import volumes_cli
     from app.commands import counters_cli, demo_command, responses_cli, surveys_cli
 
     for command in (surveys_cli, responses_cli, counters_cli, demo_command, users_cli, audit_cli, outbox_cli,
-                    cases_cli, volumes_cli, invitations_cli):
+                    cases_cli, volumes_cli):
         app.cli.add_command(command)
     app.cli.add_command(dossiers_cli)
     app.cli.add_command(totals_cli)

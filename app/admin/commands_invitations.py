@@ -1,6 +1,7 @@
-"""Command line of a campaign's invitations (issue 19): invite, remind, track.
+"""Command line of a campaign's invitations (issue 19): `flask campaigns invite`, `remind`, `tracking`.
 
-The commands are the `invitations` group; the e-mails and SMS they queue are sent by `flask outbox run`.
+They join the `campaigns` group (app/admin/commands_campaigns.py); the e-mails and SMS they queue are sent
+by `flask outbox run`.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ from pathlib import Path
 
 import click
 
+from app.admin.commands_campaigns import campaigns_cli
 from app.services.invitations import (
     campaign_by_code,
     campaign_tracking,
@@ -38,12 +40,7 @@ def _write_letters(campaign, out: str | None, reminders: bool) -> None:
     click.echo(f"post={pages}" + (f" letters in {out}" if pages else " (no letter to print)"))
 
 
-@click.group("invitations")
-def invitations_cli():
-    """Invitations of a drawn survey campaign: letters, e-mails, SMS, reminders and tracking."""
-
-
-@invitations_cli.command("invite")
+@campaigns_cli.command("invite")
 @click.argument("code")
 @click.option("--channel", type=click.Choice(["email", "sms", "post"]), default=None,
               help="Only this channel (default: e-mail and SMS, and post when --out is given).")
@@ -59,7 +56,7 @@ def invite(code: str, channel: str | None, out: str | None):
         _write_letters(campaign, out, reminders=False)
 
 
-@invitations_cli.command("remind")
+@campaigns_cli.command("remind")
 @click.argument("code")
 @click.option("--out", type=click.Path(dir_okay=False), default=None,
               help="Where to write the reminder letters' PDF (post).")
@@ -73,7 +70,7 @@ def remind(code: str, out: str | None):
         _write_letters(campaign, out, reminders=True)
 
 
-@invitations_cli.command("tracking")
+@campaigns_cli.command("tracking")
 @click.argument("code")
 @click.option("--json", "as_json", is_flag=True, help="As JSON.")
 def tracking(code: str, as_json: bool):
