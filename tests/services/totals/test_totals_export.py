@@ -32,9 +32,9 @@ def _keyed(records):
     return {(json.dumps(r["by"], sort_keys=True), r["code"]): r for r in records}
 
 
-def _assert_same(rolled, pooled):
+def _assert_same(rolled, pooled, records: int = 50):
     a, b = _keyed(rolled), _keyed(pooled)
-    assert a.keys() == b.keys() and len(a) > 50
+    assert a.keys() == b.keys() and len(a) >= records
     for key, want in b.items():
         got = a[key]
         assert (got["n"], got["df"]) == (want["n"], want["df"]), key
@@ -167,3 +167,61 @@ def test_counts_match_the_database(runner, demo, tmp_path):
     stored = db.session.scalar(select(func.count()).select_from(Response)
                                .where(Response.version_id == version))
     assert int(read_totals(out).table["n"].sum()) == stored
+
+
+def test_app_and_analysis_files_roll_up_to_the_pooled_answers(runner, demo, tmp_path):
+    """The demo province's file from `flask totals export` and a second province's file written by the
+    analysis functions (from a share of the same answers, as its own unit) roll up to the indices of all
+    their answers pooled."""
+    from analysis.io import read_responses
+    from analysis.questionnaire import load_questionnaire
+    from analysis.spec import IndexSpec
+    from analysis.totals_file import table_from_responses, write_totals
+
+    app_file = tmp_path / "DEMO.parquet"
+    assert runner.invoke(args=["totals", "export", "--survey", "sipas-short", "--from", "2025-01",
+                               "--to", "2025-12", "-o", str(app_file)]).exit_code == 0
+    exported = tmp_path / "demo.csv"
+    assert runner.invoke(args=["responses", "export", "--survey", "sipas-short", "--from", "2025-01-01",
+                               "--to", "2025-12-31", "-o", str(exported)]).exit_code == 0
+    with exported.open(encoding="utf-8", newline="") as f:
+        rows = list(csv.DictReader(f))
+    # every second answer of the districts H01-H05: a smaller province with fewer agencies
+    other = [dict(r, response_id="P2-" + r["response_id"])
+             for r in rows[::2] if r["agency"].startswith(tuple(f"DEMO-H0{i}" for i in range(1, 6)))]
+    assert 30 < len(other) < len(rows) / 2
+    other_csv = tmp_path / "p2.csv"
+    with other_csv.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(other)
+    survey = SURVEY.with_name("sipas-short.yaml")
+    questionnaire = load_questionnaire(survey)
+    spec = IndexSpec.from_questionnaire(questionnaire)
+    table = table_from_responses(read_responses(other_csv, spec, by=["agency"]), spec)
+    p2_file = tmp_path / "P2.parquet"
+    p2_file.write_bytes(write_totals(table, definition=questionnaire.definition, unit="P2",
+                                     period_from="2025-01", period_to="2025-12", timezone="Asia/Ho_Chi_Minh"))
+    pooled = tmp_path / "pooled.csv"
+    with pooled.open("w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=[*rows[0], "province"])
+        writer.writeheader()
+        for unit, part in (("DEMO", rows), ("P2", other)):
+            # the national design: each province's strata are its own (the files' <unit>: prefix)
+            writer.writerows(dict(r, stratum=f"{unit}:{r['stratum'] or '-'}",
+                                  psu=r["psu"] or f"#{r['response_id']}", province=unit) for r in part)
+    q = str(survey)
+    rolled = _analysis("rollup", str(app_file), str(p2_file), "--by", "province", "--questionnaire", q,
+                       tmp_path=tmp_path, name="rolled")
+    by_province = _analysis("indices", str(pooled), "--by", "province", "--questionnaire", q,
+                            tmp_path=tmp_path, name="by_province")
+    whole = _analysis("indices", str(pooled), "--questionnaire", q, tmp_path=tmp_path, name="whole")
+    scoped = {s: [{k: v for k, v in r.items() if k != "scope"} for r in rolled["results"] if r["scope"] == s]
+              for s in ("group", "nation")}
+    _assert_same(scoped["group"], by_province["results"], records=22)
+    a, b = _keyed(scoped["nation"]), _keyed(whole["results"])
+    assert a.keys() == b.keys()
+    for key, want in b.items():
+        assert (a[key]["n"], a[key]["df"]) == (want["n"], want["df"])
+        assert a[key]["se"] == pytest.approx(want["se"], rel=1e-9) and \
+            a[key]["estimate"] == pytest.approx(want["estimate"], rel=1e-9)
