@@ -24,10 +24,19 @@ def signing_key_pem(create: bool = True) -> tuple[bytes, bool]:
     pem = Ed25519PrivateKey.generate().private_bytes(
         serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption())
     path.parent.mkdir(parents=True, exist_ok=True)
-    # Created with 0600 from the start: never readable by others, not even for a moment.
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    # Written whole under another name with 0600 from the start (never readable by others, not even
+    # for a moment), then linked in place: a second process creating a key at the same time keeps
+    # the first one's, never half a file.
+    partial = path.with_name(f"{path.name}.{os.getpid()}.part")
+    fd = os.open(partial, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "wb") as f:
         f.write(pem)
+    try:
+        os.link(partial, path)
+    except FileExistsError:
+        return path.read_bytes(), False
+    finally:
+        partial.unlink()
     return pem, True
 
 
