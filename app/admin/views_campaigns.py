@@ -162,7 +162,7 @@ def campaign_draw(campaign_id: int):
     ]
     return render_template("admin/campaign_confirm.html", campaign=campaign, form=form,
                            title=_("Draw the sample of %(code)s", code=campaign.code),
-                           consequences=consequences, button=_("Draw the sample"),
+                           consequences=consequences, button=_("Draw the sample"), rows=rows,
                            action=url_for("admin.campaign_draw", campaign_id=campaign.id))
 
 
