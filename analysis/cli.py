@@ -1,6 +1,7 @@
 """``python -m analysis``: indices, comparisons and rankings from a responses CSV.
 
-docs/FORMATS.md §4 describes the three commands, their options and records.
+docs/FORMATS.md §4 describes the three commands, their options and records;
+``rollup`` gives the indices from the units' totals files instead (§7).
 Results go to standard output (or ``--output``), messages to standard
 error; bad input exits with status 2 and names file, row and column.
 """
