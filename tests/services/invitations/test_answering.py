@@ -3,6 +3,7 @@ opens its own sample only, answering links the response and the sample in one go
 
 from __future__ import annotations
 
+import threading
 from datetime import datetime
 
 import pytest
@@ -142,3 +143,29 @@ def test_tracking_counts_and_rr1_by_hand(client, drawn):
     assert (total.sampled, total.answered, total.refused) == (8, 1, 1)
     assert total.rr1 == pytest.approx(1 / 8)
     assert db.session.get(CampaignSample, s["T01-1"].id).outcome == "answered"
+
+
+def test_two_posts_at_once_store_one_response(app, drawn):
+    sample = drawn.samples["T02-1"]
+    code = _code(sample)
+    first = app.test_client()
+    fields = hidden_fields(first.get(f"/i/{code}").get_data(as_text=True))
+    barrier = threading.Barrier(4)
+    statuses = []
+
+    def post(comment: str):
+        client = app.test_client()
+        barrier.wait()
+        page = client.post(f"/i/{code}", data={**fields, **SHORT_ANSWERS, "q-COMMENT": comment})
+        statuses.append(page.status_code)
+
+    threads = [threading.Thread(target=post, args=(f"twin {i}",)) for i in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    db.session.expire_all()
+    responses = db.session.scalars(select(Response)).all()
+    # One response; every twin is thanked (a double tap is the same person).
+    assert len(responses) == 1 and statuses == [303, 303, 303, 303]
+    assert db.session.get(CampaignSample, sample.id).response_id == responses[0].id
