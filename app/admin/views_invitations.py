@@ -27,6 +27,7 @@ from app.services.invitations import (
     letters_pdf,
     queue_invitations,
     queue_reminders,
+    record_interview_refusal,
     reminders_due,
     submit_interview,
     typed_answers,
@@ -171,3 +172,15 @@ def interview(sample_id: int):
     return render_template("admin/interview.html", row=row, version=found.version, rows=rows, form=form,
                            errors=errors, values=values, modes=modes, lang=g.lang,
                            today=date.today().isoformat()), 422 if errors else 200
+
+
+@bp.post("/interviews/<int:sample_id>/refused")
+@requires("interviews")
+def interview_refused(sample_id: int):
+    """The holder declined the interview."""
+    row = interview_sample(current_user, sample_id) or abort(404)
+    if not ActionForm().validate_on_submit():
+        abort(400)
+    record_interview_refusal(current_user, row.sample)
+    flash(_("Recorded: the holder of dossier %(code)s declined.", code=row.dossier.code), "ok")
+    return redirect(url_for("admin.interviews"))

@@ -128,6 +128,12 @@ def test_an_enumerator_enters_a_sampled_dossiers_answers(app, client):
     code = invitation_code(sample)
     db.session.commit()
     assert "Already answered" in client.get(f"/i/{code}?lang=en").get_data(as_text=True)
+    # Another holder declines on the phone: a refusal, audited, gone from the list.
+    declined = drawn.samples["T01-2"]
+    client.post(f"/admin/interviews/{declined.id}/refused")
+    db.session.expire_all()
+    assert db.session.get(CampaignSample, declined.id).outcome == "refused"
+    assert db.session.scalar(select(AuditEvent).where(AuditEvent.action == "campaign.interview_refused"))
     # An enumerator sees nothing else of the administration.
     assert client.get(f"/admin/campaigns/{drawn.campaign.id}/tracking").status_code == 403
     assert client.get("/admin/responses").status_code == 403

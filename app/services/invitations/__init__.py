@@ -40,6 +40,7 @@ __getattr__, __all__ = lazy_exports(
         "interview_sample": "interviews",
         "submit_interview": "interviews",
         "typed_answers": "interviews",
+        "record_interview_refusal": "interviews",
         "INTERVIEW_MODES": "interviews",
         "campaign_by_code": "codes",
     },

@@ -21,7 +21,12 @@ from app.extensions import db
 from app.models import Campaign, CampaignSample, Dossier, DossierContact, User
 from app.services.accounts.audit import record_event
 from app.services.exchange.paper import YESNO_KEYS, parse_interview
-from app.services.invitations.answering import Interviewed, InvitationOutcome, submit_invitation
+from app.services.invitations.answering import (
+    Interviewed,
+    InvitationOutcome,
+    refuse_invitation,
+    submit_invitation,
+)
 from app.services.registry.scope import visible_agency_ids
 
 INTERVIEW_MODES = ("face", "phone")
@@ -120,3 +125,12 @@ def submit_interview(user: User, sample: CampaignSample, version_id: str, raw: M
                      response=outcome.response_id)
         db.session.commit()
     return outcome
+
+
+def record_interview_refusal(user: User, sample: CampaignSample) -> bool:
+    """The holder, reached by the enumerator, declines: the sample is 'refused' (audited); False when it
+    was answered meanwhile. Commits."""
+    if sample.response_id is not None:
+        return False
+    record_event(user, "campaign.interview_refused", sample.campaign.code, sample=sample.id)
+    return refuse_invitation(sample)
