@@ -6,11 +6,11 @@
   var form = document.querySelector("form.designer");
   if (!form) return;
   var dragged = null;
-  function movable(el) { return el && el.closest("[draggable=true][data-move]"); }
+  function movable(el) { return el && el.closest ? el.closest("[data-move]") : null; }
   form.addEventListener("dragstart", function (e) {
-    var item = movable(e.target);
-    // Dragging starts from the handle's row only, so text in the inputs can still be selected.
-    if (!item || e.target !== item) return;
+    // Dragging starts from the handle only, so text in the inputs can still be selected.
+    var item = e.target.classList && e.target.classList.contains("grip") ? movable(e.target) : null;
+    if (!item) return;
     dragged = item;
     item.classList.add("dragging");
     e.dataTransfer.effectAllowed = "move";
