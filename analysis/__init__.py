@@ -12,7 +12,10 @@ The CLI (``python -m analysis``) and the web reports share this code:
   :func:`rank_groups` compare domains;
 - :func:`write_totals`, :func:`read_totals`, :func:`sign_totals` and
   :func:`verify_totals` make, check and sign a unit's totals file, which
-  :func:`combine_totals` pools for the national roll-up (FORMATS.md §7).
+  :func:`combine_totals` pools for the national roll-up (FORMATS.md §7);
+- :func:`sample_size`, :func:`allocate`, :func:`plan_strata`,
+  :func:`draw_sample`, :func:`design_weights` and :func:`with_fpc` plan,
+  draw and weight an official survey's stratified sample (issue 19).
 
 docs/METHODOLOGY.md gives every formula and convention.
 """
@@ -31,6 +34,9 @@ _HOME = {
     "DataError": "io", "read_population": "io", "read_responses": "io",
     "responses_to_totals": "io",
     "ReportingRules": "reporting",
+    "SamplingError": "sampling", "allocate": "sampling", "design_weights": "sampling",
+    "draw_sample": "sampling", "plan_strata": "sampling", "sample_size": "sampling",
+    "with_fpc": "sampling",
     "ElementSpec": "spec", "IndexSpec": "spec",
     "PsuTotals": "totals", "totals_from_codes": "totals", "totals_from_rows": "totals",
     "totals_from_table": "totals",
@@ -69,14 +75,19 @@ __all__ = [
     "PsuTotals",
     "Ranking",
     "ReportingRules",
+    "SamplingError",
     "TotalsFile",
+    "allocate",
     "calibrate",
     "combine_totals",
     "compare_groups",
     "compare_to_all",
     "confidence_intervals",
+    "design_weights",
+    "draw_sample",
     "estimate_indices",
     "linearise",
+    "plan_strata",
     "poststratify",
     "rake",
     "rank_groups",
@@ -84,6 +95,7 @@ __all__ = [
     "read_responses",
     "read_totals",
     "responses_to_totals",
+    "sample_size",
     "sign_totals",
     "table_from_responses",
     "totals_from_codes",
@@ -91,5 +103,6 @@ __all__ = [
     "totals_from_table",
     "trend",
     "verify_totals",
+    "with_fpc",
     "write_totals",
 ]
