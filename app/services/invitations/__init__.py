@@ -28,6 +28,7 @@ __getattr__, __all__ = lazy_exports(
         "submit_invitation": "answering",
         "letters_pdf": "letters",
         "post_samples": "letters",
+        "forget_campaign_messages": "sending",
         "queue_invitations": "sending",
         "queue_reminders": "sending",
         "record_delivery": "sending",

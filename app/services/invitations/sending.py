@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 
 from flask_babel import force_locale
 from flask_babel import gettext as _
-from sqlalchemy import or_, select
+from sqlalchemy import or_, select, update
 
 from app.extensions import db
 from app.models import Campaign, CampaignSample, DossierContact, OutboxMessage
@@ -150,3 +150,23 @@ def record_delivery(message: OutboxMessage, now: datetime | None = None) -> None
         sample.bounced_at = sample.bounced_at or now
         if sample.outcome in ("invited", "delivered"):
             sample.outcome = "bounced"
+
+
+def forget_campaign_messages(campaign: Campaign) -> int:
+    """On a campaign's purge: the addresses and texts of its e-mails and SMS are cleared (those still
+    pending are dropped as failed) and its codes end (code_hash cleared); caller commits. How many
+    messages were cleared."""
+    sample_ids = set(db.session.scalars(
+        select(CampaignSample.id).where(CampaignSample.campaign_id == campaign.id)))
+    cleared = 0
+    for message in db.session.scalars(select(OutboxMessage).where(
+            OutboxMessage.case_id.is_(None), OutboxMessage.to_citizen.is_(True),
+            OutboxMessage.kind.in_(QUEUED_CHANNELS))):
+        if (message.payload or {}).get("campaign_sample_id") in sample_ids and message.recipient:
+            message.recipient, message.body, message.subject = "", "", ""
+            if message.status == "pending":
+                message.status, message.last_error = "failed", "campaign purged"
+            cleared += 1
+    db.session.execute(update(CampaignSample).where(CampaignSample.campaign_id == campaign.id)
+                       .values(code_hash=None).execution_options(synchronize_session=False))
+    return cleared

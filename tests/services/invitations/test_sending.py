@@ -173,3 +173,22 @@ def test_letters_one_page_per_post_dossier_with_address_and_url(drawn, tmp_path)
     letters_pdf(drawn.campaign)
     db.session.expire_all()
     assert post.code_hash == first_hash
+
+
+def test_a_purge_forgets_the_messages_addresses_and_ends_the_codes(app, drawn, gateway):
+    from app.services.invitations import InvitationError, forget_campaign_messages, read_invitation_code
+    from tests.services.cases.test_outbox import _free_port
+
+    app.config.update(SMTP_HOST="127.0.0.1", SMTP_PORT=_free_port(), SMTP_TIMEOUT=3)  # nobody listens
+    queue_invitations(drawn.campaign)
+    code = invitation_code(drawn.samples["T01-1"])
+    db.session.commit()
+    gateway.plan = [202]
+    drain()  # the SMS goes; the e-mails wait (no SMTP server): pending
+    assert forget_campaign_messages(drawn.campaign) == 3
+    db.session.commit()
+    messages = _messages()
+    assert all(m.recipient == "" and m.body == "" for m in messages)
+    assert sorted(m.status for m in messages) == ["failed", "failed", "sent"]
+    with pytest.raises(InvitationError):
+        read_invitation_code(code)
