@@ -19,6 +19,7 @@ from flask import current_app
 from sqlalchemy import Integer, String, and_, case, cast, func, or_, select
 
 from analysis.questionnaire import Questionnaire
+from analysis.spec import IndexSpec
 from analysis.totals_file import UNIT_CODE, sign_totals, write_totals
 from app.extensions import db
 from app.models import Agency, QuestionnaireVersion, Response, slot_column
@@ -130,7 +131,10 @@ def totals_table(version: QuestionnaireVersion, questionnaire: Questionnaire, mo
     slots = rating_slots(questionnaire)
     satisfied = sorted(questionnaire.scale.satisfied)
     weight = func.coalesce(Response.weight, 1.0)
-    ratings = {code: getattr(Response, slot_column(slots[code])) for code in questionnaire.likert_codes()}
+    # The criteria as the analysis reads them: likert questions inside elements (sipas-short's likert
+    # OVERALL question is none; OVERALL__n counts the responses answering a criterion).
+    criteria = IndexSpec.from_questionnaire(questionnaire).criteria
+    ratings = {code: getattr(Response, slot_column(slots[code])) for code in criteria}
     calib = _calibration_columns(questionnaire, calibration)
     keys = [Agency.code.label("agency"), func.coalesce(Response.stratum, "-").label("stratum"),
             func.coalesce(Response.psu, "#" + cast(Response.id, String)).label("psu"),

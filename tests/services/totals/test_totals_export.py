@@ -178,6 +178,14 @@ def test_app_and_analysis_files_roll_up_to_the_pooled_answers(runner, demo, tmp_
     from analysis.spec import IndexSpec
     from analysis.totals_file import table_from_responses, write_totals
 
+    # a response rating only sipas-short's OVERALL question, a likert question outside the elements:
+    # no criterion answered, so it counts in n but not in the OVERALL index's n
+    version = db.session.scalar(select(QuestionnaireVersion).where(
+        QuestionnaireVersion.questionnaire.has(code="sipas-short")))
+    agency = db.session.scalar(select(Agency).where(Agency.code == "DEMO"))
+    db.session.add(Response(uid="only-overall", version_id=version.id, agency_id=agency.id, channel="import",
+                            submitted_at=datetime(2025, 6, 15, 3, tzinfo=UTC), r6=5, answers={}))
+    db.session.commit()
     app_file = tmp_path / "DEMO.parquet"
     assert runner.invoke(args=["totals", "export", "--survey", "sipas-short", "--from", "2025-01",
                                "--to", "2025-12", "-o", str(app_file)]).exit_code == 0
@@ -186,6 +194,10 @@ def test_app_and_analysis_files_roll_up_to_the_pooled_answers(runner, demo, tmp_
                                "--to", "2025-12-31", "-o", str(exported)]).exit_code == 0
     with exported.open(encoding="utf-8", newline="") as f:
         rows = list(csv.DictReader(f))
+    assert next(r for r in rows if r["response_id"] == "only-overall")["OVERALL"] == "5"
+    answering = sum(any(r[f"E{i}_1"] for i in range(1, 6)) for r in rows)
+    demo_totals = read_totals(app_file)
+    assert demo_totals.table["OVERALL__n"].sum() == answering < demo_totals.table["n"].sum() == len(rows)
     # every second answer of the districts H01-H05: a smaller province with fewer agencies
     other = [dict(r, response_id="P2-" + r["response_id"])
              for r in rows[::2] if r["agency"].startswith(tuple(f"DEMO-H0{i}" for i in range(1, 6)))]
