@@ -16,8 +16,7 @@ import zipfile
 from dataclasses import dataclass
 from datetime import date, datetime
 
-from sqlalchemy import select
-from sqlalchemy.orm import selectinload
+from sqlalchemy import insert, select, update
 
 from app.extensions import db
 from app.inputs import first_control_character
@@ -394,14 +393,23 @@ def _header(rows: list[list[str]], source: str, report: ImportReport) -> dict[st
     return positions if report.ok else None
 
 
+# Codes per IN (...) list: well below SQLite's and PostgreSQL's parameter limits.
+CHUNK = 1000
+
+
+def _chunks(items: list):
+    """The items in slices an IN (...) list may hold on every database."""
+    for start in range(0, len(items), CHUNK):
+        yield items[start:start + CHUNK]
+
+
 def _existing_outside_scope(rows: list[DossierRow], checker: _Checker, lines: dict[str, int]) -> None:
     """A manager may not move or overwrite a dossier stored for an agency outside their scope."""
     if checker.visible is None:
         return
-    codes = [row.code for row in rows]
-    for start in range(0, len(codes), 1000):
+    for chunk in _chunks([row.code for row in rows]):
         for code, agency_id in db.session.execute(select(Dossier.code, Dossier.agency_id)
-                                                  .where(Dossier.code.in_(codes[start:start + 1000]))):
+                                                  .where(Dossier.code.in_(chunk))):
             if agency_id not in checker.visible:
                 checker.error(lines[code], "dossier_code", "dossier %(code)s is stored for an agency outside "
                               "yours", code=repr(code))
@@ -410,37 +418,52 @@ def _existing_outside_scope(rows: list[DossierRow], checker: _Checker, lines: di
 # ---------------------------------------------------------------- storing
 
 
+def _values(row: DossierRow) -> dict:
+    return {"code": row.code, "agency_id": row.agency_id, "service_point_id": row.service_point_id,
+            "service_id": row.service_id, "procedure": row.procedure, "procedure_group": row.procedure_group,
+            "received_on": row.received_on, "completed_on": row.completed_on, "due_on": row.due_on,
+            "on_time": row.on_time, "apologies": row.apologies}
+
+
+def _store_contacts(rows: list[DossierRow], ids: dict[str, int]) -> None:
+    """Insert or replace the contacts the rows carry (rows without one leave a stored one alone)."""
+    wanted = {ids[row.code]: row.contact for row in rows if row.contact is not None}
+    stored: set[int] = set()
+    for chunk in _chunks(sorted(wanted)):
+        stored.update(db.session.scalars(select(DossierContact.dossier_id)
+                                         .where(DossierContact.dossier_id.in_(chunk))))
+    values = [{"dossier_id": i, "channel": c[0], "address": c[1], "name": c[2]} for i, c in wanted.items()]
+    new = [v for v in values if v["dossier_id"] not in stored]
+    old = [v for v in values if v["dossier_id"] in stored]
+    if new:
+        db.session.execute(insert(DossierContact), new)
+    if old:
+        db.session.execute(update(DossierContact), old)
+
+
 def _store(rows: list[DossierRow]) -> set[tuple[int, date]]:
-    """Insert or update every dossier; the (agency, month) pairs whose counts may have changed."""
-    touched: set[tuple[int, date]] = set()
-    codes = [row.code for row in rows]
-    existing: dict[str, Dossier] = {}
-    for start in range(0, len(codes), 1000):
-        chunk = codes[start:start + 1000]
-        existing.update((d.code, d) for d in db.session.scalars(
-            select(Dossier).where(Dossier.code.in_(chunk)).options(selectinload(Dossier.contact))))
-    for row in rows:
-        dossier = existing.get(row.code)
-        if dossier is None:
-            dossier = Dossier(code=row.code)
-            db.session.add(dossier)
-        elif dossier.completed_on is not None:
-            touched.add((dossier.agency_id, dossier.completed_on.replace(day=1)))
-        dossier.agency_id, dossier.service_point_id = row.agency_id, row.service_point_id
-        dossier.service_id, dossier.procedure = row.service_id, row.procedure
-        dossier.procedure_group, dossier.received_on = row.procedure_group, row.received_on
-        dossier.completed_on, dossier.due_on = row.completed_on, row.due_on
-        dossier.on_time, dossier.apologies = row.on_time, row.apologies
-        if row.contact is not None:
-            channel, address, name = row.contact
-            contact = dossier.contact
-            if contact is None:
-                dossier.contact = DossierContact(channel=channel, address=address, name=name)
-            else:
-                contact.channel, contact.address, contact.name = channel, address, name
-        if row.completed_on is not None:
-            touched.add((row.agency_id, row.completed_on.replace(day=1)))
-    db.session.flush()
+    """Insert or update every dossier in bulk (100,000 rows in seconds, not an ORM object each);
+    returns the (agency, month) pairs whose counts may have changed."""
+    touched = {(row.agency_id, row.completed_on.replace(day=1)) for row in rows if row.completed_on}
+    existing: dict[str, int] = {}
+    for chunk in _chunks([row.code for row in rows]):
+        for dossier_id, code, agency_id, completed in db.session.execute(
+                select(Dossier.id, Dossier.code, Dossier.agency_id, Dossier.completed_on)
+                .where(Dossier.code.in_(chunk))):
+            existing[code] = dossier_id
+            if completed is not None:
+                touched.add((agency_id, completed.replace(day=1)))
+    new = [_values(row) for row in rows if row.code not in existing]
+    old = [{"id": existing[row.code], **_values(row)} for row in rows if row.code in existing]
+    if new:
+        db.session.execute(insert(Dossier), new)
+    if old:
+        db.session.execute(update(Dossier), old)
+    ids = dict(existing)
+    for chunk in _chunks([v["code"] for v in new]):
+        ids.update((code, i) for i, code in db.session.execute(
+            select(Dossier.id, Dossier.code).where(Dossier.code.in_(chunk))))
+    _store_contacts(rows, ids)
     return touched
 
 
