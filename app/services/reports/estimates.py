@@ -170,7 +170,8 @@ class ReportFilters:
 
     def cleaning(self) -> list:
         """Responses left out of the data altogether: voided ones, and suspicious ones unless asked for."""
-        voided = [Response.voided_at.is_(None)]
+        # Answers to a survey campaign (issue 19) are weighted apart, never mixed with the counters'.
+        voided = [Response.voided_at.is_(None), Response.campaign_id.is_(None)]
         return voided if self.include_suspicious else [*voided, Response.suspicious.is_(False)]
 
     def cell_domain(self) -> list:

@@ -291,8 +291,14 @@ def test_counters_side_by_side_and_campaign_answers_not_in_counter_reports(world
     for rating in [5, 1, 2, 3]:
         answer(world, world.agencies["H2"], rating)
     db.session.commit()
-    # the report cells hold the 14 counter answers only, not the 17 campaign answers
+    # the report cells hold the 14 counter answers only, not the 17 campaign answers, and the reports'
+    # direct reads (distributions, comments, counts) leave them out too
     assert db.session.scalar(select(func.sum(ReportCell.n))) == 14
+    from app.models import Response
+    from app.services.reports.estimates import ReportFilters
+
+    assert db.session.scalar(select(func.count()).select_from(Response)) == 31
+    assert db.session.scalar(select(func.count()).select_from(Response).where(*ReportFilters().where())) == 14
     result = campaign_estimates(campaign)
     overall = result.domain("overall", "")
     assert overall.counter["n"] == 14
