@@ -7,7 +7,7 @@ change and the plan is made again until the draw, after which everything is froz
 
 from __future__ import annotations
 
-from flask import abort, flash, g, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_login import current_user
 
@@ -133,7 +133,8 @@ def campaign_plan(campaign_id: int):
             status = 400
     rows = plan_rows(campaign)
     return render_template("admin/campaign_plan.html", campaign=campaign, form=form, rows=rows,
-                           action=ActionForm(), lang=g.lang, status_labels=status_labels()), status
+                           action=ActionForm(), lang=g.lang, status_labels=status_labels(),
+                           view_functions=current_app.view_functions), status
 
 
 @bp.route("/campaigns/<int:campaign_id>/draw", methods=["GET", "POST"])

@@ -67,6 +67,8 @@ def test_new_campaign_plan_replan_and_draw(world, client):
     assert db.session.scalar(select(func.count()).select_from(CampaignSample)) == 100
     page = client.get(f"/admin/campaigns/{campaign.id}?lang=en").get_data(as_text=True)
     assert "Drawn (frozen)" in page and str(campaign.seed) in page and 'id="campaign-settings"' not in page
+    assert f'href="/reports/campaigns/{campaign.id}"' in page
+    assert f'href="/admin/campaigns/{campaign.id}/tracking"' in page
     # frozen: a second draw or new settings change nothing
     again = client.post(f"/admin/campaigns/{campaign.id}/draw?lang=en", data={"confirm": "yes"},
                         follow_redirects=True)
