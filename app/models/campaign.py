@@ -46,7 +46,8 @@ class Dossier(Base):
         CheckConstraint("completed_on IS NULL OR completed_on >= received_on",
                         name="completed_after_received"),
         CheckConstraint("apologies >= 0", name="apologies_nonnegative"),
-        Index("ix_dossier_agency_completed", "agency_id", "completed_on"),
+        # Covering: the timeliness figures (and the campaigns' frames) read the index, not the rows.
+        Index("ix_dossier_agency_completed", "agency_id", "completed_on", "on_time", "apologies"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
