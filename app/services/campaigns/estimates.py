@@ -180,10 +180,11 @@ def campaign_estimates(campaign: Campaign, *, poststratified: bool = False,
 
     whole = table("stratum", sample.key, whole=True)
     out.records = whole
-    _add_domains(out, "overall", {"": whole}, sample, lambda _k: np.ones(len(sample.key), bool))
-    _add_domains(out, "stratum", _by_group(table("stratum", sample.key), "stratum"), sample,
+    weight = weights.adjusted
+    _add_domains(out, "overall", {"": whole}, sample, weight, lambda _k: np.ones(len(sample.key), bool))
+    _add_domains(out, "stratum", _by_group(table("stratum", sample.key), "stratum"), sample, weight,
                  lambda k: sample.key == k)
-    _add_domains(out, "agency", _by_group(table("agency", sample.agency), "agency"), sample,
+    _add_domains(out, "agency", _by_group(table("agency", sample.agency), "agency"), sample, weight,
                  lambda k: sample.agency == k)
     codes = dict(zip(sample.agency.tolist(), sample.agency_id.tolist(), strict=True))
     for d in out.domains:
@@ -203,14 +204,28 @@ def _by_group(records: list[dict], name: str) -> dict[str, list[dict]]:
 
 
 def _add_domains(out: CampaignEstimates, level: str, groups: dict[str, list[dict]], sample: _Sample,
-                 members) -> None:
+                 weight: np.ndarray, members) -> None:
     for key, records in sorted(groups.items()):
         overall = next(rec for rec in records if rec["code"] == "OVERALL")
         inside = members(key)
         out.domains.append(DomainEstimate(
             level=level, key=key, agency_id=None, sampled=int(inside.sum()),
             responded=int((inside & sample.responded).sum()), estimate=overall["estimate"], se=overall["se"],
-            ci_low=overall["ci_low"], ci_high=overall["ci_high"], n=int(overall["n"]), deff=overall["deff"]))
+            ci_low=overall["ci_low"], ci_high=overall["ci_high"], n=int(overall["n"]),
+            deff=_deff_without_replacement(overall, float(weight[inside].sum()))))
+
+
+def _deff_without_replacement(record: dict, population: float) -> float | None:
+    """The realised design effect against a simple random sample of the same size drawn without
+    replacement from the domain's N dossiers (N = its weights' sum): v / ((1 − n/N) p(1 − p)/n).
+
+    The report's deff (analysis.estimate) compares with p(1 − p)/n; the campaign's frame is finite
+    and drawn without replacement, so the simple random sample it is compared with is too (R's
+    svymean(..., deff = TRUE) makes the same choice, with n/(n − 1)·p(1 − p) for p(1 − p))."""
+    deff, n = record["deff"], record["n"]
+    if deff is None or not population or n >= population:
+        return None
+    return deff / (1 - n / population)
 
 
 def _counts_only(out: CampaignEstimates, sample: _Sample) -> None:

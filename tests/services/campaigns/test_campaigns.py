@@ -232,9 +232,10 @@ def test_design_weighted_estimates_by_hand(world):
     assert overall.se == pytest.approx(se, rel=1e-10)
     assert (overall.sampled, overall.responded, overall.n) == (30, 17, 17)
     assert overall.response_rate == pytest.approx(100 * 17 / 30)
-    # the realised design effect: n over the effective size p(1 − p)/se²
+    # the realised design effect: the variance over that of a simple random sample of 17 answers drawn
+    # without replacement from the 220 dossiers, (1 − 17/220)·p(1 − p)/17
     p = estimate / 100
-    assert overall.deff == pytest.approx(17 / (p * (1 - p) / (se / 100) ** 2), rel=1e-9)
+    assert overall.deff == pytest.approx((se / 100) ** 2 / ((1 - 17 / 220) * p * (1 - p) / 17), rel=1e-9)
     h1 = result.domain("stratum", "H1")
     assert h1.estimate == pytest.approx(100 * 5 / 8) and (h1.sampled, h1.responded) == (10, 8)
     # within one stratum the fpc is 1 − 8/120
