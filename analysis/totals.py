@@ -493,7 +493,8 @@ def totals_from_table(
         raise AnalysisError("aggregate table is empty")
 
     def mat(suffix: str) -> np.ndarray:
-        return np.column_stack([col[f"{k}__{suffix}"].astype(float) for k in crit])
+        # asarray: no copy of a float column before column_stack's own
+        return np.column_stack([np.asarray(col[f"{k}__{suffix}"], dtype=float) for k in crit])
 
     sums = {
         "n": col["n"].astype(float), "w": col["w"].astype(float),
@@ -507,12 +508,11 @@ def totals_from_table(
                                       col["stratum"], col["psu"], n_rows)
     m = len(cells["cell_group"])
     if m == n_rows:
-        # Already one row per cell (a table summed per cell beforehand): placing each row
+        # Already one row per cell (a table summed per cell beforehand): taking each cell's row
         # is what the sums below give, 0 + x = x to the bit, without a pass per column.
-        merged = {}
-        for name, v in sums.items():
-            merged[name] = np.empty((m, *v.shape[1:]))
-            merged[name][inv] = v
+        row_of = np.empty(m, dtype=np.int64)
+        row_of[inv] = np.arange(n_rows)
+        merged = {name: np.take(v, row_of, axis=0) for name, v in sums.items()}
         return _assemble(spec, list(by), list(calibration), labels, cells, merged)
     merged = {name: (np.bincount(inv, weights=v, minlength=m) if v.ndim == 1 else
                      np.column_stack([np.bincount(inv, weights=v[:, j], minlength=m)

@@ -493,9 +493,13 @@ def _per_domain_psu(design: Design, labels: np.ndarray) -> dict[str, np.ndarray]
     size = max(len(psus), 1)
     cell, uniques = pd.factorize(label * size + psu)
     table = {"group": values[uniques // size], "stratum": strata[uniques % size], "psu": psus[uniques % size]}
+    # Every row its own cell (a domain per month, as the trend's): numbered in row order, so the
+    # sums are the columns themselves (0 + x = x), without a pass per column.
+    alone = len(uniques) == len(cell)
     for name, column in design.table.items():
         if name not in _ROW_KEYS:
-            table[name] = np.bincount(cell, weights=column, minlength=len(uniques))
+            table[name] = (np.asarray(column, dtype=float) if alone
+                           else np.bincount(cell, weights=column, minlength=len(uniques)))
     return table
 
 
