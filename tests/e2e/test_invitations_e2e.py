@@ -91,3 +91,33 @@ def test_invitation_answered_on_a_phone_then_tracked(app, browser, live_server, 
         _no_sideways_scroll(desk)
         desk.screenshot(path=SHOTS / f"invitations-tracking-{lang}-{width}.png", full_page=True)
         desk.context.close()
+
+
+def test_an_enumerator_enters_a_phone_interview_on_a_phone(app, browser, live_server, org):
+    drawn = build_campaign(org)
+    make_user("enum@example.org", "enumerator", org.agency).name = "Lan"
+    db.session.commit()
+    page = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True).new_page()
+    page.goto(f"{live_server}/auth/login?lang=vi")
+    page.fill("input[name=email]", "enum@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/admin/interviews?lang=vi")
+    page.click("a:text('T01-004')")
+    page.wait_for_url("**/admin/interviews/*")
+    assert "0987654321" in page.inner_text("main")
+    page.select_option("select[name=interview_mode]", "phone")
+    for code, value in ANSWERS.items():
+        page.fill(f"input[name='{code}']", value)
+    _no_sideways_scroll(page)
+    page.screenshot(path=SHOTS / "invitations-interview-vi.png", full_page=True)
+    page.locator("form.paper button[type=submit]").click()
+    page.wait_for_url("**/admin/interviews")
+    assert "T01-004" in page.inner_text(".flash, main")
+    page.screenshot(path=SHOTS / "invitations-interviews-vi.png", full_page=True)
+    db.session.expire_all()
+    response = db.session.scalar(select(Response))
+    assert (response.channel, response.interview_mode, response.enumerator) == ("paper", "phone", "Lan")
+    assert db.session.get(CampaignSample, drawn.samples["T01-4"].id).response_id == response.id
+    page.context.close()
