@@ -24,7 +24,7 @@ from .spec import IndexSpec
 from .totals import PsuTotals, totals_from_table
 from .totals_file import TotalsFile, numeric_columns, read_totals, unit_of, verify_totals
 
-__all__ = ["add_rollup_parser", "combine_totals", "read_files", "rollup", "verify_file"]
+__all__ = ["add_rollup_parser", "combine_totals", "read_files", "rollup", "rollup_files", "verify_file"]
 
 #: ``province`` is another name of the ``unit`` column (the national ranking's units are provinces
 #: and ministries).
@@ -152,17 +152,34 @@ def _calibrated(totals: PsuTotals, margins):
 def rollup(args, margins) -> tuple[list[dict], dict]:
     """Records of every ``--by`` group and of the nation, and the run's meta."""
     files = read_files(args.files, args.verify_key)
-    spec, table, summary = combine_totals(files)
-    if args.questionnaire:
-        _check_questionnaire(args.questionnaire, summary["questionnaire_sha256"])
+    from .reporting import ReportingRules
+
+    rules = ReportingRules(min_n=args.min_n, max_cv=args.max_cv, suppress=args.suppress)
     by = [c.strip() for c in args.by.split(",") if c.strip()]
+    records, meta = rollup_files(files, by=by, margins=margins, measure=args.measure, ci_level=args.ci_level,
+                                 ci_method=args.ci_method, rules=rules, questionnaire=args.questionnaire)
+    meta["rollup"]["verified"] = bool(args.verify_key)
+    return records, meta
+
+
+def rollup_files(files: Sequence[TotalsFile], *, by: Sequence[str] = ("unit",), margins=(),
+                 measure: str = "satisfied", ci_level: float = 0.95, ci_method: str = "logit",
+                 rules=None, questionnaire: str | None = None) -> tuple[list[dict], dict]:
+    """The records of ``rollup`` for checked files, in-process (the defaults are the CLI's).
+
+    ``rollup FILES --by unit`` gives the same records as ``rollup_files(read_files(FILES))``.
+    """
+    spec, table, summary = combine_totals(files)
+    if questionnaire:
+        _check_questionnaire(questionnaire, summary["questionnaire_sha256"])
+    by = list(by)
     calib = list(dict.fromkeys(c for m, _ in margins for c in m.columns))
     _check_columns(table, by, files, "--by")
     _check_columns(table, calib, files, "calibration")
     from .reporting import ReportingRules
 
-    rules = ReportingRules(min_n=args.min_n, max_cv=args.max_cv, suppress=args.suppress)
-    kw = {"measure": args.measure, "ci_level": args.ci_level, "ci_method": args.ci_method, "rules": rules}
+    rules = rules if rules is not None else ReportingRules(min_n=30, max_cv=0.3, suppress=False)
+    kw = {"measure": measure, "ci_level": ci_level, "ci_method": ci_method, "rules": rules}
     records, meta = [], {}
     for scope, cols in (("group", by), ("nation", [])):
         if scope == "group" and not by:
@@ -171,7 +188,7 @@ def rollup(args, margins) -> tuple[list[dict], dict]:
         result = estimate_indices(totals, calibration=cal, **kw)
         records += [{"scope": scope, **r} for r in result.records()]
         meta = {**result.meta, **meta}
-    meta.update({"measure": args.measure, "by": by, "rollup": {**summary, "verified": bool(args.verify_key)}})
+    meta.update({"measure": measure, "by": by, "rollup": {**summary, "verified": False}})
     return records, meta
 
 
