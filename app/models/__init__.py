@@ -10,6 +10,7 @@ from app.models.report_cell import ReportCell, ReportCellColumn, ReportCellsBuil
 from app.models.response import CHANNELS, RATING_SLOTS, Response, slot_column
 from app.models.security import ClientHashSalt, LoginThrottle
 from app.models.survey import PublishedVersionImmutable, Questionnaire, QuestionnaireVersion
+from app.models.totals import TotalsImport, TotalsUnitKey
 from app.models.volume import DossierVolume
 
 __all__ = [
@@ -41,6 +42,8 @@ __all__ = [
     "Response",
     "Service",
     "ServicePoint",
+    "TotalsImport",
+    "TotalsUnitKey",
     "User",
     "service_point_service",
     "slot_column",
