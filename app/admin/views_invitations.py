@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from flask import abort, flash, g, make_response, redirect, render_template, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from flask_login import current_user
@@ -59,7 +59,15 @@ def campaign_tracking_page(campaign_id: int):
     return render_template(
         "admin/campaign_tracking.html", campaign=campaign, strata=strata, total=total, form=ActionForm(),
         can_invite=may(current_user, "invitations") and campaign.status == "drawn",
-        reminders_due=len(reminders_due(campaign)) if campaign.status == "drawn" else 0)
+        reminders_due=len(reminders_due(campaign)) if campaign.status == "drawn" else 0,
+        plan_url=_plan_url(campaign))
+
+
+def _plan_url(campaign: Campaign) -> str | None:
+    """The campaign's planner page (app/admin/views_campaigns.py), for those who may open it."""
+    if "admin.campaign_plan" not in current_app.view_functions or not may(current_user, "campaigns"):
+        return None
+    return url_for("admin.campaign_plan", campaign_id=campaign.id)
 
 
 @bp.get("/campaigns/<int:campaign_id>/tracking.json")

@@ -46,6 +46,7 @@ def test_tracking_page_counts_and_who_sees_it(app, client):
     cells = "".join(f"<td>{n}</td>" for n in (5, 1, 0, 0, 0, 0, 1, 4))
     assert f'<th scope="row">T01</th>\n{cells}' in html
     assert "Queue e-mail and SMS invitations" in html and "0.0&nbsp;%" in html
+    assert f'href="/admin/campaigns/{drawn.campaign.id}">The campaign\'s plan</a>' in html
     data = client.get(f"/admin/campaigns/{drawn.campaign.id}/tracking.json").get_json()
     assert data["total"]["sampled"] == 8 and data["total"]["refused"] == 1 and data["total"]["rr1"] == 0
     # A manager of the campaign's agency reads it without the buttons; others are refused.
