@@ -722,6 +722,11 @@ def _condition_shape(ck: _Checker, value: Any, path: str) -> Condition | None:
         if not isinstance(raw, list) or not raw:
             ck.error(_key(path, operator), f"expected a non-empty list of values, got {_kind(raw)}")
             return None
+        for i, item in enumerate(raw):
+            if isinstance(item, list | dict) or item is None:
+                ck.error(f"{_key(path, operator)}[{i}]", f"expected one value, got {_kind(item)}")
+        if ck.failed_since(mark):
+            return None
         return Condition(code, operator, tuple(_yes_no_word(item) for item in raw))
     if isinstance(raw, list | dict) or raw is None:
         ck.error(_key(path, operator), f"expected one value, got {_kind(raw)}")

@@ -113,6 +113,10 @@ def _set(i, show_if, outside=False):
      "f.yaml: questions[3].show_if.equals: cannot be used with text question WHY (only yesno, single, multi, "
      "likert, nps, number)"),
     (_set(3, "AGE >= 60", outside=True), "f.yaml: questions[3].show_if: expected a mapping, got string"),
+    (_set(1, {"question": "HOW", "one_of": ["a", {"b": 1}]}, outside=True),
+     "f.yaml: questions[1].show_if.one_of[1]: expected one value, got mapping"),
+    (_set(1, {"question": "HOW", "equals": None}, outside=True),
+     "f.yaml: questions[1].show_if.equals: expected one value, got null"),
 ])
 def test_each_bad_condition_is_reported_with_its_key_path(mutate, message):
     assert message in _faults(mutate)
