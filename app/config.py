@@ -116,6 +116,10 @@ def load_config(overrides: dict | None = None) -> dict:
         # Totals files for the national roll-up (issue 20): this installation's unit code (empty: the
         # code of the only top-level agency) and its Ed25519 signing key (created on first use, 0600).
         "TOTALS_UNIT": os.environ.get("TOTALS_UNIT", ""),
+        # "national": this installation's units are provinces and ministries that send signed totals
+        # files (`flask totals import`, /admin/totals, /reports/national); "province" (default): it
+        # collects citizens' answers itself.
+        "INSTALLATION_LEVEL": os.environ.get("INSTALLATION_LEVEL", "province"),
         "TOTALS_SIGNING_KEY": (os.environ.get("TOTALS_SIGNING_KEY")
                                or str(instance_dir / "totals_signing_key.pem")),
         "SESSION_COOKIE_HTTPONLY": True,
@@ -131,4 +135,7 @@ def load_config(overrides: dict | None = None) -> dict:
         secret = _development_secret_key(instance_dir)
     config["SECRET_KEY"] = secret
     config.update(overrides)
+    if config["INSTALLATION_LEVEL"] not in ("province", "national"):
+        level = config["INSTALLATION_LEVEL"]
+        raise ConfigError(f"INSTALLATION_LEVEL must be province or national, got {level!r}")
     return config

@@ -1,4 +1,5 @@
-"""`flask totals export` and `flask totals key`: this installation's signed totals for the national roll-up.
+"""`flask totals export` and `flask totals key`: this installation's signed totals for the national roll-up;
+`flask totals trust` and `flask totals import` in a national installation.
 
 The file (docs/FORMATS.md §7) holds per-cell sums, never an answer; FILE.sig beside it is the Ed25519
 signature the national office checks with the public key `flask totals key` prints (docs/DEPLOY.md).
@@ -13,7 +14,16 @@ from pathlib import Path
 import click
 from flask.cli import with_appcontext
 
-from app.services.totals import TotalsExportError, TotalsRequest, export_totals, public_key_pem
+from app.extensions import db
+from app.services.totals import (
+    TotalsExportError,
+    TotalsImportRefused,
+    TotalsRequest,
+    export_totals,
+    import_totals,
+    public_key_pem,
+    trust_unit_key,
+)
 
 
 def _columns(text: str) -> tuple[str, ...]:
@@ -73,3 +83,44 @@ def totals_key(output):
         Path(output).write_bytes(public)
     else:
         click.echo(public.decode("ascii"), nl=False)
+
+
+@totals_cli.command("trust")
+@click.argument("unit")
+@click.argument("key_file", type=click.Path(exists=True, dir_okay=False))
+@with_appcontext
+def totals_trust(unit, key_file):
+    """Register UNIT's public key (what `flask totals key` printed there); a national installation's units
+    are its top-level agencies. Audited."""
+    try:
+        trust_unit_key(unit, Path(key_file).read_bytes(), None)
+    except TotalsImportRefused as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"totals: the public key of unit {unit} is registered")
+
+
+@totals_cli.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--signature", type=click.Path(dir_okay=False), default=None,
+              help="The detached signature (default: FILE.sig).")
+@with_appcontext
+def totals_import(file, signature):
+    """Import a unit's signed totals file into this national installation; nothing is stored on a refusal
+    (a bad signature, an unknown unit, another questionnaire, an overlapping period). The same unit and
+    period again replaces the older file (audited)."""
+    sig_path = Path(signature or f"{file}.sig")
+    sig = sig_path.read_bytes() if sig_path.exists() else None
+    try:
+        outcome = import_totals(Path(file).read_bytes(), sig, Path(file).name, None)
+    except TotalsImportRefused as exc:
+        db.session.rollback()
+        click.echo(f"error: {file}: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    row = outcome.stored
+    what = f"replaces import {outcome.replaced.id}" if outcome.replaced is not None else "new"
+    click.echo(f"totals: unit {row.agency.code}, {row.questionnaire_code} v{row.questionnaire_version}, "
+               f"{row.period_from} to {row.period_to}: {row.responses} responses, import {row.id} ({what})")

@@ -1,0 +1,192 @@
+"""A national installation (issue 20, item 3): units' keys, `flask totals trust` / `flask totals import`,
+each refusal with its message and nothing stored, a newer file of the same period replacing the older
+one (audited), and the ranking's numbers equal to `python -m analysis rollup` on the same files."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from sqlalchemy import func, select
+
+from analysis.cli import main as analysis_main
+from app.extensions import db
+from app.models import Agency, AuditEvent, TotalsImport, TotalsUnitKey
+from app.services.totals import national_ranking
+from tests.services.totals.national_data import (
+    UNITS,
+    altered_definition,
+    national_installation,
+    private_pem,
+    public_pem,
+    write_signed,
+)
+
+YEAR = ("2026-01", "2026-12")
+
+
+def _rollup_cli(paths: list[Path], tmp_path: Path) -> list[dict]:
+    out = tmp_path / "rollup.json"
+    assert analysis_main(["rollup", *map(str, paths), "--by", "province", "--output", str(out)]) == 0
+    return json.loads(out.read_text(encoding="utf-8"))["results"]
+
+
+@pytest.fixture
+def keys(app):
+    return national_installation(app)
+
+
+def _trust(runner, tmp_path, keys, units=UNITS):
+    for unit in units:
+        pub = tmp_path / f"{unit}.pub"
+        pub.write_bytes(public_pem(keys[unit]))
+        result = runner.invoke(args=["totals", "trust", unit, str(pub)])
+        assert result.exit_code == 0, result.output
+        assert f"the public key of unit {unit} is registered" in result.output
+
+
+def _counts() -> tuple[int, int]:
+    return (db.session.scalar(select(func.count()).select_from(TotalsImport)),
+            db.session.scalar(select(func.count()).select_from(AuditEvent)
+                              .where(AuditEvent.action.like("totals.%"))))
+
+
+def test_three_provinces_imported_and_ranked_as_the_rollup_cli(runner, keys, tmp_path):
+    _trust(runner, tmp_path, keys)
+    assert db.session.scalar(select(func.count()).select_from(TotalsUnitKey)) == 3
+    files = [write_signed(u, tmp_path, YEAR, seed=i, private=keys[u]) for i, u in enumerate(UNITS)]
+    for f in files:
+        result = runner.invoke(args=["totals", "import", str(f.path)])
+        assert result.exit_code == 0, result.output
+        assert "2026-01 to 2026-12" in result.output and "(new)" in result.output
+    rows = db.session.scalars(select(TotalsImport).order_by(TotalsImport.id)).all()
+    assert [(r.agency.code, r.active, r.period_from, r.period_to, r.questionnaire_code) for r in rows] == \
+        [(u, True, "2026-01", "2026-12", "ref-survey") for u in UNITS]
+    assert [r.data for r in rows] == [f.data for f in files]
+    events = db.session.scalars(select(AuditEvent).where(AuditEvent.action.like("totals.%"))
+                                .order_by(AuditEvent.id)).all()
+    assert [(e.action, e.target) for e in events] == [("totals.key", u) for u in UNITS] + \
+        [("totals.import", u) for u in UNITS]
+
+    ranking = national_ranking(None, "en")
+    cli = _rollup_cli([f.path for f in files], tmp_path)
+    want = {(r["by"].get("province"), r["code"]): r for r in cli}
+    got = {(r["by"].get("unit"), r["code"]): r for r in ranking.records}
+    assert got.keys() == want.keys() and len(got) == 4 * 11
+    for key, r in want.items():
+        for name in ("estimate", "se", "ci_low", "ci_high", "n", "df"):
+            assert got[key][name] == r[name], (key, name)
+    assert ranking.period.key == "ref-survey:2026-01:2026-12" and ranking.period.units == 3
+    assert ranking.nation["estimate"] == want[(None, "OVERALL")]["estimate"]
+    by_unit = {row.code: row for row in ranking.rows}
+    assert {u: by_unit[u].overall["estimate"] for u in UNITS} == \
+        {u: want[(u, "OVERALL")]["estimate"] for u in UNITS}
+    ranked = sorted(UNITS, key=lambda u: -want[(u, "OVERALL")]["estimate"])
+    assert [row.code for row in ranking.rows] == ranked
+    for i, row in enumerate(ranking.rows):
+        assert row.rank == i + 1 and 1 <= row.rank_low <= row.rank <= row.rank_high <= 3
+        assert row.elements["E1"]["estimate"] == want[(row.code, "E1")]["estimate"]
+        assert row.criteria["E1_1"]["estimate"] == want[(row.code, "E1_1")]["estimate"]
+    assert [e[0] for e in ranking.elements] == ["E1", "E2", "E3"]
+    assert ranking.trend == []
+
+
+@pytest.mark.parametrize("case", ["signature", "unknown", "questionnaire", "overlap", "no-key", "no-sig",
+                                  "garbage"])
+def test_refusals_store_nothing(runner, keys, tmp_path, case):
+    _trust(runner, tmp_path, keys)
+    first = write_signed("P1", tmp_path, YEAR, seed=1, private=keys["P1"])
+    assert runner.invoke(args=["totals", "import", str(first.path)]).exit_code == 0
+    before = _counts()
+    if case == "signature":  # P2's file signed with another key than the one registered for P2
+        path, message = write_signed("P2", tmp_path, YEAR, 2, private_pem()).path, \
+            "the signature does not verify with unit P2's key"
+    elif case == "unknown":
+        keys["P9"] = private_pem()
+        path, message = write_signed("P9", tmp_path, YEAR, 2, keys["P9"]).path, \
+            "unknown unit P9: no active top-level agency has that code"
+    elif case == "questionnaire":
+        path = write_signed("P2", tmp_path, YEAR, 2, keys["P2"], definition=altered_definition()).path
+        message = "questionnaire ref-survey version 1 of the file differs from the one published here"
+    elif case == "overlap":
+        path = write_signed("P1", tmp_path, ("2026-07", "2027-06"), 2, keys["P1"]).path
+        message = "the period 2026-07 to 2027-06 overlaps unit P1's stored period 2026-01 to 2026-12"
+    elif case == "no-key":
+        keyless = db.session.scalar(select(TotalsUnitKey).join(Agency).where(Agency.code == "P3"))
+        db.session.delete(keyless)
+        db.session.commit()
+        path, message = write_signed("P3", tmp_path, YEAR, 2, keys["P3"]).path, \
+            "no public key is registered for unit P3"
+    elif case == "no-sig":
+        path = write_signed("P2", tmp_path, YEAR, 2, keys["P2"]).path
+        Path(f"{path}.sig").unlink()
+        message = "the signature file (FILE.parquet.sig) is missing"
+    else:
+        path = tmp_path / "garbage.parquet"
+        path.write_bytes(b"PAR1 not really")
+        message = "not a totals file: "
+    result = runner.invoke(args=["totals", "import", str(path)])
+    assert result.exit_code == 1
+    assert message in result.output
+    assert _counts() == before
+    assert [(r.agency.code, r.active) for r in db.session.scalars(select(TotalsImport))] == [("P1", True)]
+
+
+def test_not_a_national_installation(runner, app, keys, tmp_path):
+    _trust(runner, tmp_path, keys)
+    app.config["INSTALLATION_LEVEL"] = "province"
+    path = write_signed("P1", tmp_path, YEAR, 1, keys["P1"]).path
+    result = runner.invoke(args=["totals", "import", str(path)])
+    assert result.exit_code == 1 and "not a national one (INSTALLATION_LEVEL)" in result.output
+    assert _counts()[0] == 0
+
+
+def test_trust_refuses_an_unknown_unit_and_a_bad_key(runner, keys, tmp_path):
+    pub = tmp_path / "x.pub"
+    pub.write_bytes(public_pem(keys["P1"]))
+    result = runner.invoke(args=["totals", "trust", "P9", str(pub)])
+    assert result.exit_code == 1 and "unknown unit P9" in result.output
+    pub.write_bytes(b"-----BEGIN PUBLIC KEY-----\nnope\n-----END PUBLIC KEY-----\n")
+    result = runner.invoke(args=["totals", "trust", "P1", str(pub)])
+    assert result.exit_code == 1 and "not a PEM public key" in result.output
+    assert db.session.scalar(select(func.count()).select_from(TotalsUnitKey)) == 0
+
+
+def test_a_newer_file_of_the_same_period_replaces_the_older_audited(runner, keys, tmp_path):
+    _trust(runner, tmp_path, keys)
+    old = write_signed("P1", tmp_path, YEAR, seed=1, private=keys["P1"], name="old.parquet")
+    new = write_signed("P1", tmp_path, YEAR, seed=5, private=keys["P1"], name="new.parquet")
+    assert runner.invoke(args=["totals", "import", str(old.path)]).exit_code == 0
+    result = runner.invoke(args=["totals", "import", str(new.path)])
+    assert result.exit_code == 0 and "(replaces import" in result.output
+    rows = db.session.scalars(select(TotalsImport).order_by(TotalsImport.id)).all()
+    assert [(r.file_name, r.active) for r in rows] == [("old.parquet", False), ("new.parquet", True)]
+    assert rows[0].replaced_by_id == rows[1].id
+    event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "totals.replace"))
+    assert event.target == "P1" and event.detail["replaced_import_id"] == rows[0].id
+    assert event.detail["import_id"] == rows[1].id and event.detail["period"] == "2026-01..2026-12"
+    ranking = national_ranking(None, "en")
+    cli = _rollup_cli([new.path], tmp_path)
+    assert ranking.rows[0].overall["estimate"] == next(r["estimate"] for r in cli
+                                                       if r["scope"] == "group" and r["code"] == "OVERALL")
+
+
+def test_trend_over_two_periods(runner, keys, tmp_path):
+    _trust(runner, tmp_path, keys)
+    years = {("2025-01", "2025-12"): [], YEAR: []}
+    for (period, paths), seed in zip(years.items(), (10, 20), strict=True):
+        for i, unit in enumerate(UNITS):
+            f = write_signed(unit, tmp_path, period, seed + i, keys[unit])
+            paths.append(f.path)
+            assert runner.invoke(args=["totals", "import", str(f.path)]).exit_code == 0
+    ranking = national_ranking(None, "en")
+    assert ranking.period.period_from == "2026-01"
+    assert [p["period"].period_from for p in ranking.trend] == ["2025-01", "2026-01"]
+    for point, paths in zip(ranking.trend, years.values(), strict=True):
+        cli = _rollup_cli(paths, tmp_path)
+        want = {r["by"].get("province"): r["estimate"] for r in cli if r["code"] == "OVERALL"}
+        assert point["nation"]["estimate"] == want[None]
+        assert {u: rec["estimate"] for u, rec in point["units"].items()} == {u: want[u] for u in UNITS}
+    older = national_ranking("ref-survey:2025-01:2025-12", "en")
+    assert older.period.period_to == "2025-12" and len(older.rows) == 3
