@@ -74,7 +74,17 @@ class CampaignEstimates:
     months: tuple[str, str]
     domains: list[DomainEstimate] = field(default_factory=list)
     records: list[dict] = field(default_factory=list)  # every statistic of the whole campaign
+    element_titles: dict[str, dict[str, str]] = field(default_factory=dict)  # code -> {lang: title}
     empty_strata: list[str] = field(default_factory=list)
+
+    def elements(self, lang: str) -> list[dict]:
+        """The whole campaign's element and overall records, each with its title in a language."""
+        out = []
+        for record in self.records:
+            if record["level"] in ("element", "overall"):
+                titles = self.element_titles.get(record["code"], {})
+                out.append({**record, "title": titles.get(lang) or titles.get("vi") or record["code"]})
+        return out
 
     def domain(self, level: str, key: str) -> DomainEstimate | None:
         """The row of one domain."""
@@ -139,6 +149,7 @@ def campaign_estimates(campaign: Campaign, *, poststratified: bool = False,
     sample = _sample(campaign, spec, questionnaire)
     months = (campaign.period_start.strftime("%Y-%m"), campaign.period_end.strftime("%Y-%m"))
     out = CampaignEstimates(campaign, False, None, months)
+    out.element_titles = {e.code: dict(e.title) for e in questionnaire.elements}
     if not sample.responded.any():
         out.note = "no-answers"
         _counts_only(out, sample)

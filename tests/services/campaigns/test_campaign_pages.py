@@ -113,6 +113,9 @@ def test_estimates_page(world, client):
     assert f'class="deff">{overall.deff:.2f}</td>' in row
     assert f"{overall.counter['estimate']:.1f}" in row and "(n=4)" in row
     assert f"{overall.difference:+.1f}" in row
+    # the whole campaign's elements: every rating of an answer is the same, so each element is the overall
+    elements = html.split('id="campaign-elements"', 1)[1].split("</table>", 1)[0]
+    assert elements.count(f'class="estimate">{overall.estimate:.1f}</td>') == 6  # five elements and overall
     # a leader of another province may not see it
     other = make_user("other@example.org", "leader", world.agencies["Q"])
     db.session.commit()
