@@ -418,6 +418,11 @@ def _existing_outside_scope(rows: list[DossierRow], checker: _Checker, lines: di
 # ---------------------------------------------------------------- storing
 
 
+# The columns an import writes (and compares, to skip a dossier that did not change).
+STORED = ("code", "agency_id", "service_point_id", "service_id", "procedure", "procedure_group",
+          "received_on", "completed_on", "due_on", "on_time", "apologies")
+
+
 def _values(row: DossierRow) -> dict:
     return {"code": row.code, "agency_id": row.agency_id, "service_point_id": row.service_point_id,
             "service_id": row.service_id, "procedure": row.procedure, "procedure_group": row.procedure_group,
@@ -428,13 +433,15 @@ def _values(row: DossierRow) -> dict:
 def _store_contacts(rows: list[DossierRow], ids: dict[str, int]) -> None:
     """Insert or replace the contacts the rows carry (rows without one leave a stored one alone)."""
     wanted = {ids[row.code]: row.contact for row in rows if row.contact is not None}
-    stored: set[int] = set()
+    stored: dict[int, tuple] = {}
     for chunk in _chunks(sorted(wanted)):
-        stored.update(db.session.scalars(select(DossierContact.dossier_id)
-                                         .where(DossierContact.dossier_id.in_(chunk))))
+        stored.update((i, (c, a, n)) for i, c, a, n in db.session.execute(
+            select(DossierContact.dossier_id, DossierContact.channel, DossierContact.address,
+                   DossierContact.name).where(DossierContact.dossier_id.in_(chunk))))
     values = [{"dossier_id": i, "channel": c[0], "address": c[1], "name": c[2]} for i, c in wanted.items()]
     new = [v for v in values if v["dossier_id"] not in stored]
-    old = [v for v in values if v["dossier_id"] in stored]
+    changed = {i for i, contact in wanted.items() if i in stored and stored[i] != contact}
+    old = [v for v in values if v["dossier_id"] in changed]
     if new:
         db.session.execute(insert(DossierContact), new)
     if old:
@@ -446,15 +453,19 @@ def _store(rows: list[DossierRow]) -> set[tuple[int, date]]:
     returns the (agency, month) pairs whose counts may have changed."""
     touched = {(row.agency_id, row.completed_on.replace(day=1)) for row in rows if row.completed_on}
     existing: dict[str, int] = {}
+    stored: dict[str, dict] = {}
+    columns = [getattr(Dossier, name) for name in STORED]
     for chunk in _chunks([row.code for row in rows]):
-        for dossier_id, code, agency_id, completed in db.session.execute(
-                select(Dossier.id, Dossier.code, Dossier.agency_id, Dossier.completed_on)
-                .where(Dossier.code.in_(chunk))):
-            existing[code] = dossier_id
-            if completed is not None:
-                touched.add((agency_id, completed.replace(day=1)))
+        for dossier_id, *values in db.session.execute(select(Dossier.id, *columns)
+                                                       .where(Dossier.code.in_(chunk))):
+            record = dict(zip(STORED, values, strict=True))
+            existing[record["code"]], stored[record["code"]] = dossier_id, record
+            if record["completed_on"] is not None:
+                touched.add((record["agency_id"], record["completed_on"].replace(day=1)))
     new = [_values(row) for row in rows if row.code not in existing]
-    old = [{"id": existing[row.code], **_values(row)} for row in rows if row.code in existing]
+    # A dossier imported again unchanged is not written again (a monthly re-export is mostly that).
+    old = [{"id": existing[row.code], **values} for row in rows if row.code in existing
+           for values in (_values(row),) if values != stored[row.code]]
     if new:
         db.session.execute(insert(Dossier), new)
     if old:
