@@ -20,6 +20,7 @@ from app.extensions import db
 from app.models import Campaign
 from app.services.invitations import (
     INTERVIEW_MODES,
+    TooManyLetters,
     campaign_tracking,
     enumerator_samples,
     interview_sample,
@@ -35,6 +36,8 @@ from app.services.invitations import (
 from app.services.registry import may
 from app.web.guards import ensure_scope, requires
 
+# Laying a letter out takes WeasyPrint about 0.1 s: a download stays well within a request's time.
+LETTERS_PER_DOWNLOAD = 150
 OUTCOME_NAMES = {"pending": _l("not contacted"), "invited": _l("invited"), "delivered": _l("delivered"),
                  "bounced": _l("bounced"), "opened": _l("opened"), "answered": _l("answered"),
                  "refused": _l("refused")}
@@ -93,13 +96,22 @@ def campaign_letters(campaign_id: int):
     marks them invited (or reminded)."""
     campaign = _drawn(campaign_id)
     reminders = request.args.get("reminders") == "1"
-    pdf, pages = letters_pdf(campaign, reminders=reminders)
+    stratum = next((s for s in campaign.strata if str(s.id) == request.args.get("stratum")), None)
+    try:
+        pdf, pages = letters_pdf(campaign, reminders=reminders, stratum_id=stratum.id if stratum else None,
+                                 limit=current_app.config.get("LETTERS_PER_DOWNLOAD", LETTERS_PER_DOWNLOAD))
+    except TooManyLetters as exc:
+        flash(_("%(count)d letters are too many for one download: print them stratum by stratum, or with "
+                "flask campaigns invite %(code)s --channel post --out letters.pdf.", count=exc.count,
+                code=campaign.code), "error")
+        return redirect(url_for("admin.campaign_tracking_page", campaign_id=campaign.id))
     if not pages:
         flash(_("No letter to print."), "error")
         return redirect(url_for("admin.campaign_tracking_page", campaign_id=campaign.id))
     response = make_response(pdf)
     response.headers["Content-Type"] = "application/pdf"
-    name = f"{campaign.code}-{'reminders' if reminders else 'letters'}.pdf"
+    name = f"{campaign.code}{'-' + stratum.key.replace('/', '-') if stratum else ''}-" \
+           f"{'reminders' if reminders else 'letters'}.pdf"
     response.headers["Content-Disposition"] = f'attachment; filename="{name}"'
     return response
 

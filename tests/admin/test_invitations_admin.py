@@ -70,6 +70,16 @@ def test_letters_and_invitation_buttons(app, client, tmp_path):
     path.write_bytes(pdf.data)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert text.count("Địa chỉ khảo sát · Survey address:") == 3 and "7 Nguyễn Huệ, xã Thử" in text
+    # One stratum's letters; more letters than a download holds are refused with the way round.
+    t02 = next(s for s in drawn.campaign.strata if s.key == "T02")
+    one = client.get(f"/admin/campaigns/{drawn.campaign.id}/letters.pdf?stratum={t02.id}")
+    assert 'filename="KS2026-T02-letters.pdf"' in one.headers["Content-Disposition"]
+    (tmp_path / "t02.pdf").write_bytes(one.data)
+    info = subprocess.run(["pdfinfo", str(tmp_path / "t02.pdf")], capture_output=True, text=True).stdout
+    assert info.split("Pages:")[1].split()[0] == "2"
+    app.config["LETTERS_PER_DOWNLOAD"] = 2
+    refused = client.get(f"/admin/campaigns/{drawn.campaign.id}/letters.pdf?lang=en", follow_redirects=True)
+    assert "3 letters are too many for one download" in refused.get_data(as_text=True)
     sent = client.post(f"/admin/campaigns/{drawn.campaign.id}/invite?lang=en", follow_redirects=True)
     assert "Queued: 2 e-mails, 1 SMS." in sent.get_data(as_text=True)
     messages = db.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()

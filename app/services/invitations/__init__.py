@@ -27,6 +27,7 @@ __getattr__, __all__ = lazy_exports(
         "refuse_invitation": "answering",
         "submit_invitation": "answering",
         "letters_pdf": "letters",
+        "TooManyLetters": "letters",
         "post_samples": "letters",
         "forget_campaign_messages": "sending",
         "queue_invitations": "sending",

@@ -192,3 +192,30 @@ def test_a_purge_forgets_the_messages_addresses_and_ends_the_codes(app, drawn, g
     assert sorted(m.status for m in messages) == ["failed", "failed", "sent"]
     with pytest.raises(InvitationError):
         read_invitation_code(code)
+
+
+def test_the_letters_qr_draws_the_codes_modules(app, tmp_path):
+    """The QR in runs, laid out by WeasyPrint and rasterised by pdftoppm, has every module of the code
+    qrcode computes for the address (dark where dark, light where light)."""
+    import qrcode
+    from PIL import Image
+
+    from app.services.invitations.letters import qr_runs_svg
+    from app.services.reports.pdf import render_pdf
+
+    url = "https://khaosat.example.gov.vn/i/NKTkm48-ZCU3Ixhl.VQPu_hXIvsMVR_NqH_SQJzh3gqVFYaBB"
+    code = qrcode.QRCode(error_correction=qrcode.constants.ERROR_CORRECT_M, border=4)
+    code.add_data(url)
+    code.make(fit=True)
+    matrix = code.get_matrix()
+    svg = qr_runs_svg(url).replace("<svg ", '<svg style="display:block;width:100mm;height:100mm" ', 1)
+    pdf = tmp_path / "qr.pdf"
+    page = "<style>@page{size:100mm 100mm;margin:0}</style>"
+    pdf.write_bytes(render_pdf(f'<html><body style="margin:0">{page}{svg}</body></html>'))
+    subprocess.run(["pdftoppm", "-r", "300", "-png", "-singlefile", str(pdf), str(tmp_path / "qr")],
+                   check=True)
+    image = Image.open(tmp_path / "qr.png").convert("L")
+    side = image.size[0] / len(matrix)
+    drawn = [[image.getpixel((int((x + .5) * side), int((y + .5) * side))) < 128 for x in range(len(matrix))]
+             for y in range(len(matrix))]
+    assert drawn == [list(row) for row in matrix]
