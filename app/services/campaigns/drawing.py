@@ -14,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 from flask_babel import gettext as _
 from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
 
 from analysis.sampling import SamplingError, draw_sample
 from app.extensions import db
@@ -96,6 +97,9 @@ def draw_campaign(campaign: Campaign, seed: int | None = None, actor: User | Non
 
     Without a seed one is chosen at random and recorded; drawing again with it gives the same sample.
     """
+    # Two administrators pressing Draw at once: the second waits for the first's row lock (PostgreSQL)
+    # and then sees it drawn.
+    db.session.refresh(campaign, with_for_update=True)
     if campaign.status != "planning":
         raise CampaignError(_("Campaign %(code)s is drawn already: its sample is frozen.",
                               code=campaign.code))
@@ -108,10 +112,14 @@ def draw_campaign(campaign: Campaign, seed: int | None = None, actor: User | Non
     drawn = _draw(frame, sizes, seed, campaign.method)
     stratum_id = {s.key: s.id for s in strata}
     if drawn:
-        db.session.execute(insert(CampaignSample), [
-            {"campaign_id": campaign.id, "stratum_id": stratum_id[d.key], "dossier_id": d.dossier_id,
-             "draw_order": d.draw_order, "inclusion_probability": d.inclusion_probability,
-             "outcome": "pending", "reminders": 0} for d in drawn])
+        try:
+            db.session.execute(insert(CampaignSample), [
+                {"campaign_id": campaign.id, "stratum_id": stratum_id[d.key], "dossier_id": d.dossier_id,
+                 "draw_order": d.draw_order, "inclusion_probability": d.inclusion_probability,
+                 "outcome": "pending", "reminders": 0} for d in drawn])
+        except IntegrityError as error:  # SQLite has no row lock: a simultaneous draw got there first
+            raise CampaignError(_("Campaign %(code)s is drawn already: its sample is frozen.",
+                                  code=campaign.code)) from error
     for stratum, n in zip(strata, sizes.tolist(), strict=True):
         stratum.drawn = n
     campaign.seed = seed
