@@ -113,6 +113,8 @@ def load_config(overrides: dict | None = None) -> dict:
         "SMS_GATEWAY_URL": os.environ.get("SMS_GATEWAY_URL", ""),
         "SMS_GATEWAY_TOKEN": os.environ.get("SMS_GATEWAY_TOKEN", ""),
         "SMS_GATEWAY_TIMEOUT": _int("SMS_GATEWAY_TIMEOUT", 10),
+        # Letters in one PDF download of the tracking page (WeasyPrint lays out about 10 a second).
+        "LETTERS_PER_DOWNLOAD": _int("LETTERS_PER_DOWNLOAD", 150),
         # Totals files for the national roll-up (issue 20): this installation's unit code (empty: the
         # code of the only top-level agency) and its Ed25519 signing key (created on first use, 0600).
         "TOTALS_UNIT": os.environ.get("TOTALS_UNIT", ""),
