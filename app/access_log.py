@@ -13,9 +13,10 @@ from urllib.parse import urlsplit
 
 from gunicorn.glogging import Logger
 
-# Path segments that carry a code tied to one dossier or response: /r/<receipt code>.
-_CODED_PATH = re.compile(r"^(/r/)[^/]*")
-_CODED_ANYWHERE = re.compile(r"(/r/)[^/?#\s\"]*")
+# Path segments that carry a code tied to one dossier or response: /r/<receipt code>, and a survey
+# campaign's /i/<invitation code> (issue 19: whoever holds it may answer for the sampled dossier).
+_CODED_PATH = re.compile(r"^(/r/|/i/)[^/]*")
+_CODED_ANYWHERE = re.compile(r"(/r/|/i/)[^/?#\s\"]*")
 REDACTED = "-"
 
 
