@@ -116,6 +116,13 @@ def test_declining_is_recorded_and_not_an_answer(client, drawn):
 def test_unknown_codes_get_a_clear_page(client, drawn):
     page = client.get("/i/not-a-code?lang=en")
     assert page.status_code == 404 and "This invitation code is not valid" in page.get_data(as_text=True)
+    code = _code(drawn.samples["T01-1"])
+    drawn.campaign.status = "closed"
+    db.session.commit()
+    closed = client.get(f"/i/{code}?lang=en")
+    assert closed.status_code == 410 and "This survey has closed" in closed.get_data(as_text=True)
+    assert client.post(f"/i/{code}", data=SHORT_ANSWERS).status_code == 410
+    assert db.session.scalar(select(func.count(Response.id))) == 0
 
 
 def test_tracking_counts_and_rr1_by_hand(client, drawn):
