@@ -334,3 +334,34 @@ def test_purge_deletes_the_contacts_and_freezes(world):
         AuditEvent.action == "campaigns.purge")) == 1
     with pytest.raises(CampaignError, match="purged already"):
         purge_campaign(campaign)
+
+
+def test_poststratification_to_agency_and_procedure_group_counts(world):
+    campaign = new_campaign(world, budget=30, allocation="equal")
+    plan_campaign(campaign)
+    draw_campaign(campaign, seed=3)
+    db.session.commit()
+    # every sampled holder answers: satisfied in a 'land' dossier, not in a 'civil' one
+    rows = db.session.execute(select(CampaignSample, Dossier)
+                              .join(Dossier, Dossier.id == CampaignSample.dossier_id)
+                              .where(CampaignSample.campaign_id == campaign.id)).all()
+    for sample, dossier in rows:
+        sample.response_id = answer(world, dossier.agency, 5 if dossier.procedure_group == "land" else 1,
+                                    campaign_id=campaign.id)
+        sample.outcome = "answered"
+    db.session.commit()
+    land = {key: sum(1 for _, d in rows if d.agency.code == key and d.procedure_group == "land")
+            for key in ("H1", "H2", "X1")}
+    assert all(0 < n < 10 for n in land.values())  # every post-stratum has answers
+    design = campaign_estimates(campaign, with_counters=False)
+    # design weights: each stratum's share of 'land' answers, weighted by N_h
+    expected = sum(SIZES[k] * land[k] / 10 for k in SIZES) / 220
+    assert design.domain("overall", "").estimate == pytest.approx(100 * expected, rel=1e-12)
+    post = campaign_estimates(campaign, poststratified=True, with_counters=False)
+    # post-stratified to the frame: 'land' is every third dossier, 40 + 20 + 14 of 220
+    assert post.poststratified
+    assert post.domain("overall", "").estimate == pytest.approx(100 * 74 / 220, rel=1e-12)
+    assert post.domain("stratum", "X1").estimate == pytest.approx(100 * 14 / 40, rel=1e-12)
+    # within each post-stratum every answer is alike: no sampling error is left
+    assert post.domain("overall", "").se == pytest.approx(0.0, abs=1e-9)
+    assert design.domain("overall", "").se > 1.0
