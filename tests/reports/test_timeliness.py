@@ -61,9 +61,11 @@ def test_pdf_has_the_timeliness_section(as_user, province, tmp_path):
     if tool is None:
         pytest.fail("pdftotext is missing: install Debian's poppler-utils")
     client = as_user("district")
-    for lang, words in (("en", ["Timeliness of dossiers", "3 of 5 completed dossiers on time, 1 late; 2 "
-                                "apologies issued", "2025-06 4 3 1 75.0 2", "2025-07 1 0 0 — 0",
-                                "Total 5 3 1 75.0 2"]),
+    commune = db.session.scalar(select(Agency).where(Agency.code == "DEMO-H01-X01"))
+    per_agency = [f"{province.district.name_en} 4 3 1 75.0 2", f"{commune.name_en} 1 0 0 — 0"]
+    for lang, words in (("en", [*per_agency, "Timeliness of dossiers",
+                                "3 of 5 completed dossiers on time, 1 late; 2 apologies issued",
+                                "2025-06 4 3 1 75.0 2", "2025-07 1 0 0 — 0", "Total 5 3 1 75.0 2"]),
                         ("vi", ["Tiến độ giải quyết hồ sơ", "Tổng 5 3 1 75.0 2",
                                 "3 trong 5 hồ sơ đã hoàn thành đúng hạn, 1 trễ hạn"])):
         response = client.get(f"/reports/report.pdf?agency={province.district.id}&{PERIOD}&lang={lang}")

@@ -9,8 +9,8 @@ the subtree), like every report.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
 from datetime import date
 
 from sqlalchemy import case, func, select
@@ -97,14 +97,29 @@ def timeliness_by_agency_month(agency_ids: Iterable[int], start: str | None = No
 
 @dataclass(frozen=True)
 class TimelinessTable:
-    """A report's timeliness: per month, and the period's total (None when no dossier was completed)."""
+    """A report's timeliness: per month, the period's total (None when no dossier was completed) and,
+    when asked, per reporting unit (an agency under the report's root, with its subtree)."""
 
     months: list[Timeliness]
     total: Timeliness | None
+    units: dict[int, Timeliness] = field(default_factory=dict)
 
 
-def timeliness_table(agency_ids: Iterable[int], start: str | None = None, end: str | None = None
-                     ) -> TimelinessTable:
-    """The report pages' and the PDF's timeliness of a subtree over [start, end] (one query)."""
-    months = timeliness_by_month(agency_ids, start, end)
-    return TimelinessTable(months, timeliness_total(months) if months else None)
+def timeliness_table(agency_ids: Iterable[int], start: str | None = None, end: str | None = None,
+                     unit_of: Callable[[int], int | None] | None = None) -> TimelinessTable:
+    """The report pages' and the PDF's timeliness of a subtree over [start, end], in one query;
+    `unit_of` (agency id -> its unit, or None) adds the figures per unit."""
+    if unit_of is None:
+        months = timeliness_by_month(agency_ids, start, end)
+        return TimelinessTable(months, timeliness_total(months) if months else None)
+    by_month: dict[str, Timeliness] = {}
+    units: dict[int, Timeliness] = {}
+    for (agency_id, month), figures in timeliness_by_agency_month(agency_ids, start, end).items():
+        by_month[month] = by_month.get(month, Timeliness(month)) + figures
+        unit = unit_of(agency_id)
+        if unit is not None:
+            units[unit] = units.get(unit, Timeliness(None)) + Timeliness(None, figures.completed,
+                                                                         figures.on_time, figures.late,
+                                                                         figures.apologies)
+    months = [by_month[m] for m in sorted(by_month)]
+    return TimelinessTable(months, timeliness_total(months) if months else None, units)

@@ -111,7 +111,8 @@ def report_data(agency_id: int, filters: rs.ReportFilters, lang: str, channel_la
         "charts": overview_charts(overview, ranking, titles, _) if overview.records else {},
         "share_charts": question_charts(shares, _), "fonts": font_faces(), "rules": rs.RULES,
         "design_size": _design_size(design), "produced": date.today().isoformat(),
-        "timeliness": timeliness_table(scope.ids, scope.start, scope.end),  # the dossier list's (issue 19)
+        "timeliness": timeliness_table(scope.ids, scope.start, scope.end,  # the dossier list's (issue 19)
+                                       lambda agency: scope.tree.unit_of(agency, scope.root, None)),
     }
 
 
