@@ -19,6 +19,7 @@ from app.admin import (  # noqa: E402,F401  (routes attach to bp)
     views_qr,
     views_responses,
     views_review,
+    views_totals,
     views_users,
     views_volumes,
 )

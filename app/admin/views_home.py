@@ -32,6 +32,7 @@ NAV = (
     ("admin.dossiers", _l("Dossier lists"), "dossiers"),
     ("admin.campaigns", _l("Survey campaigns"), "campaigns"),
     ("admin.volumes", _l("Dossier volumes"), "volumes"),
+    ("admin.totals", _l("National roll-up"), "national"),
     ("reports.index", _l("Reports"), "reports"),
     ("admin.users", _l("Accounts"), "users"),
     ("admin.audit", _l("Audit log"), "audit"),
@@ -44,7 +45,9 @@ def _inject_nav() -> dict:
         if not current_user.is_authenticated:
             return []
         views = current_app.view_functions
-        return [(e, label) for e, label, cap in NAV if e in views and may(current_user, cap)]
+        national = current_app.config.get("INSTALLATION_LEVEL") == "national"
+        return [(e, label) for e, label, cap in NAV if e in views and may(current_user, cap)
+                and (national or cap != "national")]
 
     def admin_may(capability: str) -> bool:
         return current_user.is_authenticated and may(current_user, capability)

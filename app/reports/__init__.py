@@ -11,5 +11,6 @@ bp = Blueprint("reports", __name__)
 
 import app.reports.campaigns  # noqa: E402,F401  (issue 19: a survey campaign's estimates)
 import app.reports.exports  # noqa: E402,F401  (issue 6: dashboards and exports; imports dashboard)
+import app.reports.national  # noqa: E402,F401  (issue 20: the national ranking of a national installation)
 import app.reports.questions  # noqa: E402,F401  (issue 15: every question, the PDF report)
 from app.reports import cases, labels, views  # noqa: E402,F401  (routes and template helpers attach to bp)

@@ -37,6 +37,10 @@ CAPABILITIES: dict[str, frozenset[str]] = {
     # leaders too (within their subtree).
     "campaigns": frozenset({ADMINISTRATOR}),
     "campaign_reports": frozenset({ADMINISTRATOR, LEADER}),
+    # A national installation (issue 20): administrators register the units' keys and import their
+    # totals files; leaders read the national ranking.
+    "national": frozenset({ADMINISTRATOR}),
+    "national_reports": frozenset({ADMINISTRATOR, LEADER}),
 }
 
 

@@ -187,3 +187,18 @@ def active_imports() -> list[TotalsImport]:
     """The files the ranking reads: one per unit, questionnaire and period."""
     return list(db.session.scalars(select(TotalsImport).where(TotalsImport.active)
                                    .order_by(TotalsImport.period_from, TotalsImport.agency_id)))
+
+
+def national_imports() -> list[TotalsImport]:
+    """Every file received, newest first (replaced ones too), without loading their bytes."""
+    from sqlalchemy.orm import defer, joinedload
+
+    return list(db.session.scalars(select(TotalsImport).options(defer(TotalsImport.data),
+                                                                joinedload(TotalsImport.agency))
+                                   .order_by(TotalsImport.received_at.desc(), TotalsImport.id.desc())))
+
+
+def unit_key_fingerprints() -> dict[int, str]:
+    """Each unit's registered key as a short fingerprint (SHA-256 of the PEM, 16 hex digits), by agency id."""
+    return {row.agency_id: hashlib.sha256(row.public_key_pem.encode()).hexdigest()[:16]
+            for row in db.session.scalars(select(TotalsUnitKey))}

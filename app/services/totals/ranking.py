@@ -175,3 +175,26 @@ def _trend(groups, periods, code, names, lang) -> tuple[list[dict], list[tuple[s
                 units.add(rec["by"]["unit"])
         points.append(point)
     return points, [(u, _name(names.get(u), u, lang)) for u in sorted(units)]
+
+
+def _pct(record: dict | None, name: str) -> float | None:
+    value = (record or {}).get(name)
+    return None if value is None else float(value)
+
+
+def national_charts(ranking: NationalRanking, title_ranking: str, title_trend: str) -> dict:
+    """Server-side SVG (the page and the PDF draw the same): units with their 95% intervals, and the
+    nation's index per period when several periods were imported."""
+    from app.services.reports import svg
+
+    items = [{"label": f"{r.rank or '—'}. {r.name}", "estimate": _pct(r.overall, "estimate"),
+              "ci_low": _pct(r.overall, "ci_low"), "ci_high": _pct(r.overall, "ci_high"),
+              "small": r.rank is None, "tone": None} for r in ranking.rows]
+    charts = {"ranking": svg.bar_chart(items, title_ranking, label_chars=30) if items else None,
+              "trend": None}
+    if ranking.trend:
+        points = [{"label": f"{p['period'].period_from}–{p['period'].period_to}",
+                   "estimate": _pct(p["nation"], "estimate"), "ci_low": _pct(p["nation"], "ci_low"),
+                   "ci_high": _pct(p["nation"], "ci_high"), "small": False} for p in ranking.trend]
+        charts["trend"] = svg.line_chart(points, title_trend)
+    return charts

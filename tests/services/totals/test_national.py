@@ -14,6 +14,7 @@ from analysis.cli import main as analysis_main
 from app.extensions import db
 from app.models import Agency, AuditEvent, TotalsImport, TotalsUnitKey
 from app.services.totals import national_ranking
+from tests.admin.conftest import login_as, make_user
 from tests.services.totals.national_data import (
     UNITS,
     altered_definition,
@@ -190,3 +191,123 @@ def test_trend_over_two_periods(runner, keys, tmp_path):
         assert {u: rec["estimate"] for u, rec in point["units"].items()} == {u: want[u] for u in UNITS}
     older = national_ranking("ref-survey:2025-01:2025-12", "en")
     assert older.period.period_to == "2025-12" and len(older.rows) == 3
+
+
+# --- the pages: /admin/totals (administrators) and /reports/national (+ PDF) ---------------------------
+
+def _admin(client, app):
+    from flask import g
+
+    @app.before_request
+    def _forget_cached_user():
+        g.pop("_login_user", None)
+
+    users = {role: make_user(f"{role}@example.org", role) for role in ("administrator", "leader", "manager")}
+    db.session.commit()
+    login_as(client, users["administrator"])
+    return users
+
+
+def _upload(client, signed, lang="en", signature=None):
+    from io import BytesIO
+
+    data = {"file": (BytesIO(signed.data), signed.path.name),
+            "signature": (BytesIO(signature if signature is not None else signed.signature),
+                          f"{signed.path.name}.sig")}
+    return client.post(f"/admin/totals/import?lang={lang}", data=data, content_type="multipart/form-data")
+
+
+def test_admin_page_registers_keys_and_imports(client, app, keys, tmp_path):
+    from io import BytesIO
+
+    users = _admin(client, app)
+    page = client.get("/admin/totals?lang=en")
+    assert page.status_code == 200 and "no key" in page.text and "Province One" in page.text
+    pasted = client.post("/admin/totals/key?lang=en", follow_redirects=True,
+                         data={"unit": "P1", "pem": public_pem(keys["P1"]).decode()})
+    assert "The public key of unit P1 is registered." in pasted.text
+    for unit in ("P2", "P3"):
+        uploaded = client.post("/admin/totals/key", data={"unit": unit, "pem": "",
+                               "key_file": (BytesIO(public_pem(keys[unit])), f"{unit}.pub")},
+                               content_type="multipart/form-data", follow_redirects=True)
+        assert uploaded.status_code == 200
+    assert db.session.scalar(select(func.count()).select_from(TotalsUnitKey)) == 3
+    files = [write_signed(u, tmp_path, YEAR, seed=i, private=keys[u]) for i, u in enumerate(UNITS)]
+    for f in files:
+        done = _upload(client, f)
+        assert done.status_code == 302
+        assert "2026-01 to 2026-12: imported" in client.get("/admin/totals?lang=en").text
+    shown = client.get("/admin/totals?lang=en")
+    assert shown.text.count("in the ranking") == 3
+    # refused in Vietnamese: another key's signature; nothing stored
+    bad = write_signed("P2", tmp_path, YEAR, 7, private_pem(), name="bad.parquet")
+    before = _counts()
+    refused = _upload(client, bad, lang="vi")
+    assert refused.status_code == 400
+    assert "bad.parquet không được nhập: chữ ký không khớp với khóa của đơn vị P2" in refused.text
+    assert _counts() == before
+    overlap = write_signed("P1", tmp_path, ("2026-06", "2027-05"), 7, keys["P1"], name="overlap.parquet")
+    refused = _upload(client, overlap, lang="en")
+    assert "overlap.parquet was not imported: the period 2026-06 to 2027-05 overlaps unit P1" in refused.text
+    assert _counts() == before
+    # leaders read the ranking, managers do not; administrators only on the admin page
+    login_as(client, users["manager"])
+    assert client.get("/reports/national").status_code == 403
+    assert client.get("/admin/totals").status_code == 403
+    login_as(client, users["leader"])
+    assert client.get("/admin/totals").status_code == 403
+    assert client.get("/reports/national").status_code == 200
+
+
+def test_national_page_and_pdf_show_the_rollup(client, app, keys, tmp_path):
+    import re
+    import subprocess
+
+    from app.services.totals import import_totals, trust_unit_key
+
+    _admin(client, app)
+    files = []
+    for i, unit in enumerate(UNITS):
+        trust_unit_key(unit, public_pem(keys[unit]), None)
+        f = write_signed(unit, tmp_path, YEAR, seed=i, private=keys[unit])
+        import_totals(f.data, f.signature, f.path.name, None)
+        files.append(f)
+    db.session.commit()
+    cli = {(r["by"].get("province"), r["code"]): r for r in _rollup_cli([f.path for f in files], tmp_path)}
+    page = client.get("/reports/national?lang=en")
+    assert page.status_code == 200
+    nation = cli[(None, "OVERALL")]
+    assert f"National index: <strong>{nation['estimate']:.1f}</strong>" in page.text
+    rows = re.findall(r'<tr data-unit="(\w+)">\s*<td class="rank">(\d+)</td>\s*'
+                      r'<td class="rank">(\d+)–(\d+)</td>.*?<td class="index">([\d.]+)</td>'
+                      r'<td>([\d.]+) – ([\d.]+)</td><td>(\d+)</td>', page.text, flags=re.S)
+    assert [r[0] for r in rows] == sorted(UNITS, key=lambda u: -cli[(u, "OVERALL")]["estimate"])
+    for unit, rank, low, high, est, lo, hi, n in rows:
+        want = cli[(unit, "OVERALL")]
+        assert (est, lo, hi, int(n)) == (f"{want['estimate']:.1f}", f"{want['ci_low']:.1f}",
+                                         f"{want['ci_high']:.1f}", want["n"])
+        assert int(low) <= int(rank) <= int(high)
+    assert "Province One" in page.text and "Access" in page.text
+    vi = client.get("/reports/national?lang=vi")
+    assert "Xếp hạng toàn quốc" in vi.text and "Tỉnh Một" in vi.text
+    pdf = client.get("/reports/national.pdf?period=ref-survey:2026-01:2026-12&lang=en")
+    assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
+    out = tmp_path / "national.pdf"
+    out.write_bytes(pdf.data)
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "National satisfaction report" in text and "2026-01 – 2026-12" in text
+    assert f"{nation['estimate']:.1f}" in text
+    for unit in UNITS:
+        want = cli[(unit, "OVERALL")]
+        name = {"P1": "Province One", "P2": "Province Two", "P3": "Ministry Three"}[unit]
+        interval = f"{want['estimate']:.1f} {want['ci_low']:.1f} – {want['ci_high']:.1f}"
+        line = next(line for line in text.splitlines() if name in line and "–" in line)
+        assert interval in " ".join(line.split()), line
+
+
+def test_national_pages_do_not_exist_in_a_province(client, app):
+    _admin(client, app)
+    assert client.get("/reports/national").status_code == 404
+    assert client.get("/admin/totals").status_code == 404
+    assert "National roll-up" not in client.get("/admin/?lang=en").text
