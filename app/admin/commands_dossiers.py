@@ -1,4 +1,4 @@
-"""`flask dossiers import FILE`, `flask dossiers timeliness`, `flask dossiers purge-contacts --before DATE`.
+"""`flask dossiers import FILE`, `timeliness`, `purge-contacts --before DATE`, `demo`.
 
 The import is the admin page's (dossiers.import_dossiers): CSV or XLSX, every row checked, all
 stored or none, every error listed with its row and column.
@@ -16,7 +16,12 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Agency
-from app.services.dossiers import import_dossiers, purge_contacts_before, timeliness_by_agency_month
+from app.services.dossiers import (
+    demo_dossier_list,
+    import_dossiers,
+    purge_contacts_before,
+    timeliness_by_agency_month,
+)
 
 
 def _fail(lines: list[str] | str) -> None:
@@ -79,3 +84,27 @@ def dossiers_purge_contacts(before):
     deleted = purge_contacts_before(day)
     db.session.commit()
     click.echo(f"purge-contacts: {deleted} contact(s) deleted")
+
+
+@dossiers_cli.command("demo")
+@click.option("--months", default=3, show_default=True, help="The last months with responses to cover.")
+@click.option("--response-rate", default=0.5, show_default=True, type=click.FloatRange(0.01, 1),
+              help="Dossiers per agency-month = responses / this.")
+@click.option("--seed", default=2024, show_default=True, help="Random seed (same seed, same list).")
+@click.option("--output", "-o", type=click.Path(dir_okay=False), default=None,
+              help="Write the CSV here instead of importing it.")
+@with_appcontext
+def dossiers_demo(months, response_rate, seed, output):
+    """A made-up dossier list matching the demo's responses (contacts at example.org), imported."""
+    data = demo_dossier_list(months, response_rate, seed)
+    if output:
+        Path(output).write_bytes(data)
+        rows = data.count(b"\n") - 1
+        click.echo(f"demo: {rows} dossier(s) written to {output}")
+        return
+    report = import_dossiers(data, "demo-dossiers.csv", None)
+    if not report.ok:
+        db.session.rollback()
+        _fail([str(error) for error in report.errors])
+    db.session.commit()
+    click.echo(f"demo: {report.stored} dossier(s) imported")

@@ -12,6 +12,7 @@ __getattr__, __all__ = lazy_exports(
     __name__,
     {
         "COLUMNS": "lists",
+        "demo_dossier_list": "demo",
         "REQUIRED_COLUMNS": "lists",
         "import_dossiers": "lists",
         "list_dossiers": "contacts",

@@ -145,3 +145,26 @@ def test_cli_import_timeliness_and_purge_by_date(runner, org, tmp_path):
         "A3", "A5", "A7"]
     event = db.session.scalar(select(AuditEvent).where(AuditEvent.action == "dossiers.purge_contacts"))
     assert (event.actor, event.target, event.detail) == ("system", "before 2025-06-30", {"contacts": 2})
+
+
+def test_demo_list_matches_the_demo_responses(runner, demo):
+    from math import ceil
+
+    from app.models import Agency
+    from app.services.registry.coverage import responses_by_agency_month
+
+    ids = db.session.scalars(select(Agency.id)).all()
+    responses = {key: n for key, n in responses_by_agency_month(ids).items()
+                 if key[1] in ("2025-11", "2025-12")}
+    result = runner.invoke(args=["dossiers", "demo", "--months", "2"])
+    expected = sum(ceil(n / 0.5) for n in responses.values())
+    assert result.exit_code == 0 and f"demo: {expected} dossier(s) imported" in result.output, result.output
+    assert db.session.scalar(select(func.count()).select_from(Dossier)) == expected
+    top = db.session.scalar(select(Agency).where(Agency.code == "DEMO"))
+    months = {m.month.strftime("%Y-%m"): m for m in agency_coverage(top)}
+    for month in ("2025-11", "2025-12"):
+        assert months[month].coverage.anomalies == ()
+        assert months[month].dossiers == sum(ceil(n / 0.5) for k, n in responses.items() if k[1] == month)
+        assert 40 < months[month].rate <= 50
+    assert months["2025-10"].dossiers is None
+    assert db.session.scalar(select(func.count()).select_from(DossierContact)) > expected // 2
