@@ -626,9 +626,12 @@ def _store_packs(version_id: int, packs: dict[str, dict], gone: list[str], packe
             sqlite_file = connection.dialect.name == "sqlite"
             try:
                 with connection.begin():
+                    # Never wait on a writer for a cache (it may be this request's own transaction,
+                    # holding a pack it marked stale): give up at once when the rows are locked.
                     if sqlite_file:
-                        # Never wait on a writer for a cache: give up at once when the file is locked.
                         connection.exec_driver_sql("PRAGMA busy_timeout=0")
+                    else:
+                        connection.exec_driver_sql("SET LOCAL lock_timeout = '200ms'")
                     months = [*packs, *gone]
                     connection.execute(delete(table).where(table.c.version_id == version_id,
                                                            table.c.month.in_(months)))
