@@ -112,8 +112,11 @@ def _signed_file(data: bytes, signature: bytes | None, file_name: str) -> tuple[
     try:
         verify_totals(data, signature, key.public_key_pem.encode("ascii"))
     except AnalysisError as exc:
-        raise _refused("the signature does not verify with unit %(unit)s's key: %(reason)s",
-                       unit=unit_code, reason=str(exc)) from None
+        # analysis's reason (not base64, altered, another key) is English: the log has it, the page says
+        # what it means in the reader's language
+        current_app.logger.info("totals import %s: signature refused: %s", file_name, exc)
+        raise _refused("the signature does not verify with unit %(unit)s's key: the file was altered, or "
+                       "signed with another key", unit=unit_code) from None
     try:
         return agency, read_totals(file_name, data)
     except DataError as exc:

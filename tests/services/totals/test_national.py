@@ -278,9 +278,11 @@ def test_national_page_and_pdf_show_the_rollup(client, app, keys, tmp_path):
     assert page.status_code == 200
     nation = cli[(None, "OVERALL")]
     assert f"National index: <strong>{nation['estimate']:.1f}</strong>" in page.text
-    rows = re.findall(r'<tr data-unit="(\w+)">\s*<td class="rank">(\d+)</td>\s*'
-                      r'<td class="rank">(\d+)–(\d+)</td>.*?<td class="index">([\d.]+)</td>'
-                      r'<td>([\d.]+) – ([\d.]+)</td><td>(\d+)</td>', page.text, flags=re.S)
+    rows = re.findall(r'<tr data-unit="(\w+)">\s*<td class="rank"><span class="rank-value">(\d+)</span><br>'
+                      r'<span class="muted rank-interval">(\d+)–(\d+)</span></td>.*?'
+                      r'<span class="index">([\d.]+)</span><br>'
+                      r'<span class="muted interval">([\d.]+) – ([\d.]+)</span></td>'
+                      r'<td class="n">(\d+)</td>', page.text, flags=re.S)
     assert [r[0] for r in rows] == sorted(UNITS, key=lambda u: -cli[(u, "OVERALL")]["estimate"])
     for unit, rank, low, high, est, lo, hi, n in rows:
         want = cli[(unit, "OVERALL")]
