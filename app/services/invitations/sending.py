@@ -85,6 +85,8 @@ def queue_invitations(campaign: Campaign, channel: str | None = None,
     or a phone number for SMS (only `channel`'s when given); commits. How many per channel."""
     if campaign.status != "drawn":
         raise ValueError("campaign not drawn")
+    if channel is not None and channel not in QUEUED_CHANNELS:
+        raise ValueError(f"{channel!r} is not sent through the outbox (letters are printed: letters_pdf)")
     now = now or utcnow()
     channels = [channel] if channel else list(QUEUED_CHANNELS)
     counts = dict.fromkeys(channels, 0)

@@ -86,8 +86,10 @@ def test_email_invitations_are_delivered_and_a_550_bounces(drawn, smtp):  # noqa
     db.session.expire_all()
     assert first.outcome == "delivered" and first.delivered_at is not None
     assert second.outcome == "bounced" and second.bounced_at is not None
-    # Invited once: queueing again sends nothing new.
+    # Invited once: queueing again sends nothing new. Letters are printed, never queued.
     assert queue_invitations(drawn.campaign, "email") == {"email": 0}
+    with pytest.raises(ValueError):
+        queue_invitations(drawn.campaign, "post")
 
 
 def test_sms_goes_to_the_gateway_as_json_and_a_4xx_bounces(drawn, gateway):
