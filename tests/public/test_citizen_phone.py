@@ -113,7 +113,7 @@ def test_errors_without_javascript_lead_to_the_question(client, org, lang):
     assert 'id="error-summary" tabindex="-1" autofocus' in summary and words[1] in summary
     links = re.findall(r'<li><a href="#([^"]+)">([^<]+)</a></li>', summary)
     assert [anchor for anchor, _ in links] == ["service", "q-OVERALL"]
-    assert links[1][1].startswith("28. ") and links[1][1].endswith(words[2])
+    assert links[1][1].startswith("29. ") and links[1][1].endswith(words[2])  # v2: FEEDBACK
     assert ('<fieldset class="q likert bad" id="q-OVERALL" aria-invalid="true" aria-describedby="e-OVERALL">'
             in html)
     message = rf'<p class="err" id="e-OVERALL"><span class="sr">{words[0]}</span> {words[2]}</p>'

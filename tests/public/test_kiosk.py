@@ -18,7 +18,7 @@ def test_kiosk_page_is_never_cached_and_loads_its_scripts(client, org):
     assert page.status_code == 200 and page.headers["Cache-Control"] == "no-store"
     assert 'class="kiosk"' in html and "/static/kiosk.js" in html
     assert f'data-home="/k/{org.full.qr_token}"' in html and 'data-sw="/k/sw.js"' in html
-    assert html.count("<fieldset") == 32
+    assert html.count("<fieldset") == 33  # SIPAS-2017 v2 adds FEEDBACK (issue 17)
     assert 'http-equiv="refresh" content="300' in html  # idle reset without JavaScript
     assert 'class="brand"' in html and 'href="/"' not in html  # no way off the kiosk
 
