@@ -161,13 +161,16 @@ def purge_campaign(campaign: Campaign, actor: User | None = None) -> int:
     if campaign.status == "planning":
         raise CampaignError(_("Campaign %(code)s has no sample yet: nothing to purge.", code=campaign.code))
     from app.services.dossiers import purge_campaign_contacts
+    from app.services.invitations import forget_campaign_messages
 
     deleted = purge_campaign_contacts(campaign, actor)
+    # The outbox still holds the invitations' addresses and texts, and the codes would still open.
+    messages = forget_campaign_messages(campaign)
     campaign.status = "purged"
     campaign.purged_at = utcnow()
     db.session.flush()
     left = db.session.scalar(select(func.count()).select_from(DossierContact).join(
         CampaignSample, CampaignSample.dossier_id == DossierContact.dossier_id).where(
         CampaignSample.campaign_id == campaign.id))
-    record_event(actor, "campaigns.purge", campaign.code, contacts=deleted, left=left)
+    record_event(actor, "campaigns.purge", campaign.code, contacts=deleted, left=left, messages=messages)
     return deleted

@@ -321,7 +321,12 @@ def test_purge_deletes_the_contacts_and_freezes(world):
     for dossier in db.session.scalars(select(Dossier)):
         db.session.add(DossierContact(dossier_id=dossier.id, channel="email", address=f"{dossier.code}@x.vn"))
     draw_campaign(campaign, seed=3)
+    from app.services.invitations import invitation_code
+
+    codes = [invitation_code(sample) for sample in db.session.scalars(
+        select(CampaignSample).where(CampaignSample.campaign_id == campaign.id))]
     db.session.commit()
+    assert len(codes) >= 30
     with pytest.raises(CampaignError, match="no sample yet"):
         purge_campaign(new_campaign(world, "P2"))
     deleted = purge_campaign(campaign, world.admin)
@@ -332,6 +337,9 @@ def test_purge_deletes_the_contacts_and_freezes(world):
         DossierContact.dossier_id.in_(sampled))) == 0
     assert db.session.scalar(select(func.count()).select_from(AuditEvent).where(
         AuditEvent.action == "campaigns.purge")) == 1
+    # the invitations' codes end with the purge: none can be looked up any more
+    assert db.session.scalar(select(func.count()).select_from(CampaignSample).where(
+        CampaignSample.campaign_id == campaign.id, CampaignSample.code_hash.is_not(None))) == 0
     with pytest.raises(CampaignError, match="purged already"):
         purge_campaign(campaign)
 
