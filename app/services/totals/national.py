@@ -187,8 +187,11 @@ def import_totals(data: bytes, signature: bytes | None, file_name: str, actor: U
 
 
 def active_imports() -> list[TotalsImport]:
-    """The files the ranking reads: one per unit, questionnaire and period."""
+    """The files the ranking reads: one per unit, questionnaire and period (their bytes loaded on use)."""
+    from sqlalchemy.orm import defer, joinedload
+
     return list(db.session.scalars(select(TotalsImport).where(TotalsImport.active)
+                                   .options(defer(TotalsImport.data), joinedload(TotalsImport.agency))
                                    .order_by(TotalsImport.period_from, TotalsImport.agency_id)))
 
 

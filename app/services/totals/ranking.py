@@ -11,6 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+from sqlalchemy import select
 
 from analysis.compare import rank_intervals
 from analysis.rollup import rollup_files
@@ -78,19 +79,40 @@ def _groups(rows: list[TotalsImport]) -> dict[str, list[TotalsImport]]:
 
 def period_records(rows: list[TotalsImport]) -> list[dict]:
     """analysis.rollup's records (by unit, then the nation) of one period's files."""
-    files = [read_totals(f"{row.agency.code}-{row.period_from}-{row.period_to}.parquet", row.data)
-             for row in sorted(rows, key=lambda r: r.agency.code)]
+    ordered = sorted(rows, key=lambda r: r.agency.code)
+    return _rolled_up(tuple(row.file_sha256 for row in ordered), tuple(row.id for row in ordered))[0]
+
+
+# The records depend on the files' bytes only: kept per set of files (by their SHA-256), so a page
+# reads and rolls up 63 files once per worker, not on every view; a new or replaced file is a new key.
+_ROLLED_UP: dict[tuple[str, ...], tuple[list[dict], dict]] = {}
+_ROLLED_UP_MAX = 16
+
+
+def _rolled_up(hashes: tuple[str, ...], ids: tuple[int, ...]) -> tuple[list[dict], dict]:
+    """(records, the questionnaire's definition) of the files with these hashes (ids to load them)."""
+    if hashes in _ROLLED_UP:
+        return _ROLLED_UP[hashes]
+    from app.extensions import db
+
+    rows = {row.id: row for row in db.session.scalars(select(TotalsImport).where(TotalsImport.id.in_(ids)))}
+    files = [read_totals(f"{rows[i].agency.code}-{rows[i].period_from}-{rows[i].period_to}.parquet",
+                         rows[i].data) for i in ids]
     records, _meta = rollup_files(files, by=["unit"])
-    return records
+    if len(_ROLLED_UP) >= _ROLLED_UP_MAX:
+        _ROLLED_UP.pop(next(iter(_ROLLED_UP)))
+    _ROLLED_UP[hashes] = (records, files[0].meta["questionnaire"]["definition"])
+    return _ROLLED_UP[hashes]
 
 
 def _title(text: dict, lang: str, fallback: str) -> str:
     return (text or {}).get(lang) or (text or {}).get("vi") or (text or {}).get("en") or fallback
 
 
-def _structure(row: TotalsImport, lang: str) -> tuple[list[tuple[str, str]], list[tuple[str, str, str]]]:
-    """(element code, title) and (criterion code, element code, text) from the file's questionnaire."""
-    definition = read_totals("structure.parquet", row.data).meta["questionnaire"]["definition"]
+def _structure(rows: list[TotalsImport], lang: str) -> tuple[list[tuple[str, str]], list[tuple]]:
+    """(element code, title) and (criterion code, element code, text) from the files' questionnaire."""
+    ordered = sorted(rows, key=lambda r: r.agency.code)
+    definition = _rolled_up(tuple(r.file_sha256 for r in ordered), tuple(r.id for r in ordered))[1]
     elements, criteria = [], []
     for e in definition.get("elements", []):
         elements.append((e["code"], _title(e.get("title"), lang, e["code"])))
@@ -126,7 +148,7 @@ def national_ranking(period_key: str | None, lang: str) -> NationalRanking:
     result.period = chosen
     names = {row.agency.code: row.agency for g in groups.values() for row in g}
     result.records = period_records(groups[chosen.key])
-    result.elements, result.criteria = _structure(groups[chosen.key][0], lang)
+    result.elements, result.criteria = _structure(groups[chosen.key], lang)
     rows: dict[str, UnitRow] = {}
     for rec in result.records:
         unit = rec["by"].get("unit") if rec["scope"] == "group" else None
