@@ -127,12 +127,13 @@ def test_errors_with_javascript_lead_to_the_question_on_its_screen(sized, org, l
     assert page.evaluate("document.activeElement.id") == "error-summary"
     assert page.title().startswith("Error: ")
     link = page.locator("#error-summary a")
-    assert link.count() == 1 and link.inner_text().startswith("28. Overall")
+    assert link.count() == 1 and link.inner_text().startswith("29. Overall")  # v2 adds FEEDBACK (issue 17)
     link.click()
     assert page.locator("fieldset.q:visible").evaluate_all("fs => fs.map(f => f.id)") == ["q-OVERALL"]
     assert page.evaluate("document.activeElement.name") == "q-OVERALL"
     assert page.locator("#q-OVERALL").get_attribute("aria-invalid") == "true"
-    assert page.locator(".stepnav .where").inner_text() == "Question 28 of 32"
+    # Element 5 waits for FEEDBACK = yes: 28 screens, OVERALL the 24th (its number stays 29)
+    assert page.locator(".stepnav .where").inner_text() == "Question 24 of 28"
     page.locator("#q-OVERALL").get_by_role("radio", name="5 Very satisfied").check()
     page.evaluate("window.surveyGoto('q-AGE_GROUP')")
     _send(page)
@@ -166,11 +167,11 @@ def test_one_question_per_screen_keeps_answers_back_forward_and_after_a_reload(s
     page = sized(360, "vi")
     page.goto(address(live_server, org.full))
     where = page.locator(".stepnav .where")
-    assert where.inner_text() == "Câu 1 / 32"
+    assert where.inner_text() == "Câu 1 / 28"
     page.locator("#q-E1_1").get_by_role("radio", name="4 Hài lòng").click()  # a tap moves on
-    expect_text(where, "Câu 2 / 32")
+    expect_text(where, "Câu 2 / 28")
     page.locator("#q-E1_2").get_by_role("radio", name="2 Không hài lòng").click()
-    expect_text(where, "Câu 3 / 32")
+    expect_text(where, "Câu 3 / 28")
     page.get_by_role("button", name="Quay lại").click()
     page.get_by_role("button", name="Quay lại").click()
     assert page.locator("#q-E1_1").get_by_role("radio", name="4 Hài lòng").is_checked()
@@ -181,7 +182,7 @@ def test_one_question_per_screen_keeps_answers_back_forward_and_after_a_reload(s
     assert page.locator("input[name=nonce]").input_value() == nonce
     page.evaluate("window.surveyGoto('q-E1_2')")
     assert page.locator("#q-E1_2").get_by_role("radio", name="2 Không hài lòng").is_checked()
-    assert page.locator("#progress span").inner_text() == "2/32"
+    assert page.locator("#progress span").inner_text() == "2/28"
 
 
 def expect_text(locator, text):
