@@ -173,7 +173,10 @@ def test_a_newer_file_of_the_same_period_replaces_the_older_audited(runner, keys
                                                        if r["scope"] == "group" and r["code"] == "OVERALL")
 
 
-def test_trend_over_two_periods(runner, keys, tmp_path):
+def test_trend_over_two_periods(runner, client, app, keys, tmp_path):
+    import subprocess
+
+    _admin(client, app)
     _trust(runner, tmp_path, keys)
     years = {("2025-01", "2025-12"): [], YEAR: []}
     for (period, paths), seed in zip(years.items(), (10, 20), strict=True):
@@ -191,6 +194,20 @@ def test_trend_over_two_periods(runner, keys, tmp_path):
         assert {u: rec["estimate"] for u, rec in point["units"].items()} == {u: want[u] for u in UNITS}
     older = national_ranking("ref-survey:2025-01:2025-12", "en")
     assert older.period.period_to == "2025-12" and len(older.rows) == 3
+    page = client.get("/reports/national?lang=en").text
+    trend = page[page.index('id="table-trend"'):]
+    nation = [f"{p['nation']['estimate']:.1f}" for p in ranking.trend]
+    assert "<th scope=\"row\">2025-01 – 2025-12</th><td>" + nation[0] in trend
+    assert "<th scope=\"row\">2026-01 – 2026-12</th><td>" + nation[1] in trend
+    pdf = client.get("/reports/national.pdf?period=ref-survey:2025-01:2025-12&lang=vi")
+    out = tmp_path / "trend.pdf"
+    out.write_bytes(pdf.data)
+    text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
+                          check=True).stdout
+    assert "Báo cáo mức độ hài lòng toàn quốc" in text and "Xu hướng" in text and "Tỉnh Một" in text
+    lines = [" ".join(line.split()) for line in text.splitlines()]
+    assert f"2025-01 – 2025-12 {nation[0]}" in " ".join(lines)
+    assert f"2026-01 – 2026-12 {nation[1]}" in " ".join(lines)
 
 
 # --- the pages: /admin/totals (administrators) and /reports/national (+ PDF) ---------------------------
