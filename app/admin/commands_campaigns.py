@@ -189,3 +189,5 @@ def campaigns_estimates(code, poststratify):
                    f"{_num(d.ci_low)}\t{_num(d.ci_high)}\t{_num(d.deff, 2)}\t"
                    f"{_num(counter.get('estimate'))}\t{counter.get('n', '')}\t{_num(d.difference)}\t"
                    f"{_num(d.p, 4)}")
+    if result.empty_strata:
+        click.echo(f"note: no answer yet in {', '.join(result.empty_strata)}; the totals leave them out")

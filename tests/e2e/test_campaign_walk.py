@@ -95,7 +95,7 @@ def _login(browser, live_server, email: str, lang: str):
     return page
 
 
-def _build_world():
+def build_world():
     by_code = {}
     for code, name_vi, name_en, level, parent in AGENCIES:
         by_code[code] = Agency(code=code, name_vi=name_vi, name_en=name_en, level=level,
@@ -149,7 +149,7 @@ def _tracking_rows(page) -> list[list[str]]:
 
 def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifacts, phone, smtp,  # noqa: F811
                                               tmp_path):
-    agencies, version = _build_world()
+    agencies, version = build_world()
     smtp.start()
     listing = tmp_path / "ho-so-quy-1-2026.csv"
     listing.write_text(dossier_list_csv(), encoding="utf-8")
