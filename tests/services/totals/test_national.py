@@ -256,6 +256,7 @@ def test_admin_page_registers_keys_and_imports(client, app, keys, tmp_path):
         assert "2026-01 to 2026-12: imported" in client.get("/admin/totals?lang=en").text
     shown = client.get("/admin/totals?lang=en")
     assert shown.text.count("in the ranking") == 3
+    assert {r.imported_by_id for r in db.session.scalars(select(TotalsImport))} == {users["administrator"].id}
     # refused in Vietnamese: another key's signature; nothing stored
     bad = write_signed("P2", tmp_path, YEAR, 7, private_pem(), name="bad.parquet")
     before = _counts()
@@ -330,3 +331,12 @@ def test_national_pages_do_not_exist_in_a_province(client, app):
     assert client.get("/reports/national").status_code == 404
     assert client.get("/admin/totals").status_code == 404
     assert "National roll-up" not in client.get("/admin/?lang=en").text
+
+
+def test_installation_level_is_checked(tmp_path):
+    from app import create_app
+    from app.config import ConfigError
+
+    with pytest.raises(ConfigError, match="INSTALLATION_LEVEL must be province or national, got 'nation'"):
+        create_app({"SECRET_KEY": "x", "INSTANCE_PATH": str(tmp_path), "INSTALLATION_LEVEL": "nation",
+                    "SQLALCHEMY_DATABASE_URI": f"sqlite:///{tmp_path}/x.db"})
