@@ -49,8 +49,10 @@ def _common(p: argparse.ArgumentParser, rollup: bool = False) -> None:
     if rollup:  # the totals files carry their questionnaire; a file given must be the same one
         p.add_argument("--questionnaire", help="questionnaire file the totals must have been made with")
     else:
-        p.add_argument("responses", help="responses CSV (docs/FORMATS.md §2)")
+        p.add_argument("responses", nargs="?", help="responses CSV (docs/FORMATS.md §2)")
         p.add_argument("--questionnaire", required=True, help="questionnaire file (YAML or JSON)")
+        p.add_argument("--totals", help="the saved result (CSV or Parquet) of the totals-sql query, "
+                                        "instead of a responses CSV (FORMATS.md §4.7)")
     p.add_argument("--by", default="", help="grouping columns, comma separated")
     p.add_argument("--ci-level", type=_level, default=0.95)
     p.add_argument("--ci-method", choices=CI_METHODS, default="logit")
@@ -85,7 +87,22 @@ def build_parser(command: str | None = None) -> argparse.ArgumentParser:
     from .rollup import add_rollup_parser
 
     add_rollup_parser(sub, _common, command in (None, "rollup"))
+    sql = sub.add_parser("totals-sql", help="the GROUP BY query of the per-cell totals")
+    if command in (None, "totals-sql"):
+        _totals_sql_options(sql)
     return parser
+
+
+def _totals_sql_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--questionnaire", required=True, help="questionnaire file (YAML or JSON)")
+    p.add_argument("--dialect", required=True, choices=["duckdb", "postgresql", "spark"])
+    p.add_argument("--table", required=True, help="table or view of the responses (FORMATS.md §2)")
+    p.add_argument("--by", default="", help="grouping columns, comma separated")
+    p.add_argument("--poststratify-by", default="", help="post-stratification / raking columns")
+    for column in ("stratum", "psu", "weight", "survey"):
+        p.add_argument(f"--no-{column}", action="store_true",
+                       help=f"the table has no {column} column")
+    p.add_argument("--output", help="output file (default: standard output)")
 
 
 def _compare_options(cmp: argparse.ArgumentParser) -> None:
@@ -127,11 +144,18 @@ def _load(args):
     spec = IndexSpec.from_questionnaire(load_questionnaire(args.questionnaire))
     margins = _margins(args)
     calib = list(dict.fromkeys(c for m, _ in margins for c in m.columns))
-    columns = read_responses(args.responses, spec, by=_columns(args.by), calibration=calib)
-    for k in columns.missing_criteria:
-        print(f"{args.responses}: column {k}: not in the file; counted as unanswered",
-              file=sys.stderr)
-    totals = responses_to_totals(columns, spec)
+    if bool(args.responses) == bool(args.totals):
+        raise AnalysisError("give either a responses CSV or --totals FILE")
+    if args.totals:
+        from .sql_totals import read_totals_table
+
+        totals = read_totals_table(args.totals, spec, by=_columns(args.by), calibration=calib)
+    else:
+        columns = read_responses(args.responses, spec, by=_columns(args.by), calibration=calib)
+        for k in columns.missing_criteria:
+            print(f"{args.responses}: column {k}: not in the file; counted as unanswered",
+                  file=sys.stderr)
+        totals = responses_to_totals(columns, spec)
     if not margins:
         return spec, totals, None
     from .weighting import CalibrationError, calibrate
@@ -162,6 +186,24 @@ def _rollup(args) -> tuple[list[dict], dict]:
     from .rollup import rollup
 
     return rollup(args, _margins(args))
+
+
+def _totals_sql(args) -> int:
+    from .questionnaire import load_questionnaire
+    from .sql_totals import totals_query
+
+    spec = IndexSpec.from_questionnaire(load_questionnaire(args.questionnaire))
+    text = totals_query(spec, args.table, args.dialect, by=_columns(args.by),
+                        calibration=_columns(args.poststratify_by),
+                        stratum=None if args.no_stratum else "stratum",
+                        psu=None if args.no_psu else "psu",
+                        weight=None if args.no_weight else "weight",
+                        survey=None if args.no_survey else "survey")
+    if args.output:
+        Path(args.output).write_text(text, encoding="utf-8")
+    else:
+        sys.stdout.write(text)
+    return 0
 
 
 def _diff_records(diff, keyname="comparison") -> list[dict]:
@@ -309,8 +351,15 @@ def _write_bytes(output: str | None, chunks: list) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line; returns the exit status."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    command = argv[0] if argv and argv[0] in ("indices", "compare", "rank", "rollup") else None
+    command = (argv[0] if argv and argv[0] in ("indices", "compare", "rank", "rollup", "totals-sql")
+               else None)
     args = build_parser(command).parse_args(argv)
+    if args.command == "totals-sql":
+        try:
+            return _totals_sql(args)
+        except (AnalysisError, OSError) as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return EXIT_BAD_INPUT
     run = {"indices": _indices, "compare": _compare, "rank": _rank, "rollup": _rollup}[args.command]
     try:
         records, meta = run(args)
