@@ -49,6 +49,7 @@ def _spy_on_whole_reads(monkeypatch) -> list:
 def settled(app, monkeypatch):
     """Cells count as settled at once (the margin guards against transactions still committing)."""
     monkeypatch.setitem(app.config, "REPORT_CELLS_SETTLE_SECONDS", 0.0)
+    monkeypatch.setitem(app.config, "REPORT_CELLS_REPACK_CELLS", 0)  # and packed again at the first touch
     return _spy_on_whole_reads(monkeypatch)
 
 
@@ -158,3 +159,22 @@ def test_cells_touched_within_the_margin_are_read_again_on_top_of_their_packs(pr
         kwargs.get("touched_after")) or real(*args, **kwargs))
     assert_same_both_ways(version, [ReportCell.suspicious.is_(False)], [ReportCell.verified.is_(True)])
     assert len(delta) == 1 and delta[0] is not None
+
+
+def test_one_new_response_is_read_on_top_of_its_pack_which_is_not_written_again(province, app, monkeypatch):
+    monkeypatch.setitem(app.config, "REPORT_CELLS_SETTLE_SECONDS", 0.0)
+    version = latest_published("sipas-2017")
+    assert_same_both_ways(version)
+    packed = _packed_months(version.id)
+    response = Response(uid="packed-one", version_id=version.id, agency_id=province.other_district.id,
+                        channel="paper", submitted_at=datetime(2025, 9, 9, 9, tzinfo=UTC), r1=2, answers={})
+    db.session.add(response)
+    db.session.flush()
+    report_cells.add_response(version.id, response.id)
+    db.session.commit()
+    time.sleep(0.01)
+    whole = _spy_on_whole_reads(monkeypatch)
+    assert_same_both_ways(version, [ReportCell.suspicious.is_(False)], [ReportCell.channel == "paper"])
+    # Fewer touched cells than REPACK_CELLS: the packs stay as they were, no month is read whole.
+    assert whole == []
+    assert _packed_months(version.id) == packed

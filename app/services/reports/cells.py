@@ -531,6 +531,8 @@ def _group_sums(values: np.ndarray, group: np.ndarray, n_groups: int) -> np.ndar
 # A writer's transaction commits within this many seconds of touching its cells (they touch
 # them last); cells touched later than a pack's time less this margin may be missing from it.
 SETTLE_SECONDS = 300.0
+# Months are packed again once this many touched cells are read on top of the packs.
+REPACK_CELLS = 2000
 _TEXT_KEYS = ("stratum", "psu", "channel")
 _FLAG_KEYS = ("verified", "suspicious")
 
@@ -539,6 +541,12 @@ def _settle_seconds() -> float:
     from flask import current_app
 
     return float(current_app.config.get("REPORT_CELLS_SETTLE_SECONDS", SETTLE_SECONDS))
+
+
+def _repack_cells() -> int:
+    from flask import current_app
+
+    return int(current_app.config.get("REPORT_CELLS_REPACK_CELLS", REPACK_CELLS))
 
 
 def packed_names(questionnaire: Questionnaire) -> list[str]:
@@ -690,6 +698,9 @@ def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str])
     valid = [at for month, at in packed_at.items() if month not in stale]
     delta = _live_months(version_id, every, touched_after=min(valid, default=now) - settle)
     whole = _live_months(version_id, every, stale) if stale else {}
+    # Packing a month again writes all its columns (megabytes): worth it once the cells read on
+    # top of the packs are many, not for every new response.
+    due = sum(len(got["touched"]) for got in delta.values()) >= _repack_cells()
     months: dict[str, dict[str, np.ndarray]] = {}
     packs: dict[str, dict[str, np.ndarray]] = {}
     for month in sorted(set(packed_at) | set(delta)):
@@ -700,7 +711,7 @@ def read_packed(version_id: int, questionnaire: Questionnaire, names: list[str])
         touched = delta.get(month)
         threshold = packed_at.get(month, -np.inf) - settle
         # Packed again when some touch since its pack has settled (the pack would move on).
-        repack = touched is not None and bool(((touched["touched"] > threshold)
+        repack = due and touched is not None and bool(((touched["touched"] > threshold)
                                                & (touched["touched"] < now - settle)).any())
         base = None
         if month in packed_at:
