@@ -118,8 +118,8 @@ def _letters_codes(pdf_path) -> dict[str, str]:
         if not page.strip():
             continue
         dossier = re.search(r"000\.00\.\d\d\.H28-\d{6}-\d{4}", page)
-        # the address is written on two lines: the site and /i/, then the code
-        code = re.search(r"/i/\s*([A-Za-z0-9_.-]{8,}[A-Za-z0-9_-])", page)
+        # the address is written on two lines: the site and /i/, then the whole code on one line
+        code = re.search(r"(?m)/i/\s*([A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{32})\s*$", page)
         assert dossier and code, page
         found[dossier.group(0)] = code.group(1)
     return found
@@ -130,7 +130,7 @@ def _mail_codes(smtp_box) -> dict[str, str]:  # noqa: F811
     for _to, mail in smtp_box.messages:
         body = mail.get_body().get_content()
         dossier = re.search(r"000\.00\.\d\d\.H28-\d{6}-\d{4}", mail["Subject"] + body).group(0)
-        found[dossier] = re.search(r"/i/([A-Za-z0-9_.-]{8,}[A-Za-z0-9_-])", body).group(1)
+        found[dossier] = re.search(r"/i/([A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{32})", body).group(1)
     return found
 
 

@@ -18,7 +18,7 @@ from tests.e2e.test_campaign_walk import BUDGET, CITIZENS, RATED, SIZES, build_w
 from tests.public.conftest import post_form
 
 DOSSIER = r"000\.00\.\d\d\.H28-\d{6}-\d{4}"
-CODE = r"/i/\s*([A-Za-z0-9_.-]{8,}[A-Za-z0-9_-])"
+CODE = r"(?m)/i/\s*([A-Za-z0-9_-]{16}\.[A-Za-z0-9_-]{32})\s*$"
 
 
 def _run(runner, *args):
