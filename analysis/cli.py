@@ -22,7 +22,7 @@ import numpy as np
 from .errors import AnalysisError
 from .estimate import MEASURES, IndexTable, estimate_indices
 from .intervals import CI_METHODS
-from .io import DataError, read_population, read_responses, responses_to_totals
+from .io import DataError, read_population
 from .reporting import ReportingRules
 from .spec import IndexSpec
 
@@ -151,11 +151,13 @@ def _load(args):
 
         totals = read_totals_table(args.totals, spec, by=_columns(args.by), calibration=calib)
     else:
-        columns = read_responses(args.responses, spec, by=_columns(args.by), calibration=calib)
-        for k in columns.missing_criteria:
+        from .streaming import responses_totals
+
+        totals, missing = responses_totals(args.responses, spec, by=_columns(args.by),
+                                           calibration=calib)
+        for k in missing:
             print(f"{args.responses}: column {k}: not in the file; counted as unanswered",
                   file=sys.stderr)
-        totals = responses_to_totals(columns, spec)
     if not margins:
         return spec, totals, None
     from .weighting import CalibrationError, calibrate

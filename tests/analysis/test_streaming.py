@@ -1,0 +1,141 @@
+"""Streaming reduction (issue 20 item 4): CSV and Parquet read in batches give the in-memory
+path's cells and numbers, and bad input is refused with row and column."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from analysis import streaming
+from analysis.cli import main
+from analysis.estimate import estimate_indices
+from analysis.io import DataError, read_responses, responses_to_totals
+from analysis.streaming import responses_totals, stream_totals
+
+
+@pytest.fixture
+def small_batches(monkeypatch):
+    """Batches of a few hundred rows, so that the fixtures span many of them."""
+    monkeypatch.setattr(streaming, "CSV_BLOCK", 1 << 14)
+    monkeypatch.setattr(streaming, "PARQUET_ROWS", 300)
+
+
+def _header(path):
+    return path.read_text(encoding="utf-8").split("\n", 1)[0].split(",")
+
+
+def _same(a, b, spec) -> None:
+    """Two PsuTotals hold the same cells and sums (to rounding), and the same estimates."""
+    assert [list(x) for x in a.group_labels] == [list(x) for x in b.group_labels]
+    for name in ("cell_group", "cell_psu", "psu_stratum", "n", "n_answered", "n_element", "n_any"):
+        assert np.array_equal(getattr(a, name), getattr(b, name)), name
+    for name in ("w", "ws", "wa", "wr"):
+        np.testing.assert_allclose(getattr(a, name), getattr(b, name), rtol=1e-13, atol=1e-12)
+    for measure in ("satisfied", "mean-score"):
+        x, y = estimate_indices(a, measure=measure), estimate_indices(b, measure=measure)
+        np.testing.assert_allclose(x.estimate, y.estimate, rtol=1e-12)
+        np.testing.assert_allclose(x.se, y.se, rtol=1e-12)
+        assert np.array_equal(x.n, y.n)
+
+
+@pytest.mark.parametrize("by", [[], ["agency"], ["agency", "channel"], ["period"]])
+def test_csv_batches_equal_in_memory(results, ref_spec, small_batches, by):
+    path = results / "designed.csv"
+    streamed, missing = stream_totals(path, ref_spec, header=_header(path), by=by)
+    assert missing == ()
+    whole = responses_to_totals(read_responses(path, ref_spec, by=by), ref_spec)
+    _same(streamed, whole, ref_spec)
+
+
+def test_calibration_cells_equal_in_memory(results, ref_spec, small_batches):
+    path = results / "designed.csv"
+    streamed, _ = stream_totals(path, ref_spec, header=_header(path), by=["agency"],
+                                calibration=["channel"])
+    whole = responses_to_totals(read_responses(path, ref_spec, by=["agency"],
+                                               calibration=["channel"]), ref_spec)
+    assert list(streamed.calib_labels[0]) == list(whole.calib_labels[0])
+    assert np.array_equal(streamed.cell_calib, whole.cell_calib)
+    _same(streamed, whole, ref_spec)
+
+
+def _parquet(results, tmp_path, change=None, numeric=True):
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    if change:
+        change(frame)
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    if numeric:  # ratings as nullable integers, weight as double, the way a database writes them
+        for c in frame.columns:
+            if c.startswith("E") or c == "weight":
+                typ = pa.float64() if c == "weight" else pa.int64()
+                values = pd.to_numeric(frame[c].replace("", None))
+                table = table.set_column(table.column_names.index(c), c,
+                                         pa.array(values, type=pa.float64()).cast(typ))
+    path = tmp_path / "designed.parquet"
+    pq.write_table(table, path, row_group_size=500)
+    return path
+
+
+@pytest.mark.parametrize("numeric", [True, False])
+def test_parquet_equals_csv_through_cli(results, tmp_path, small_batches, numeric):
+    path = _parquet(results, tmp_path, numeric=numeric)
+    common = ["--questionnaire", str(results / "ref-survey.yaml"), "--by", "agency",
+              "--measure", "both", "--format", "csv"]
+    a, b = tmp_path / "csv.csv", tmp_path / "parquet.csv"
+    assert main(["indices", str(results / "designed.csv"), *common, "--output", str(a)]) == 0
+    assert main(["indices", str(path), *common, "--output", str(b)]) == 0
+    x, y = pd.read_csv(a), pd.read_csv(b)
+    assert len(x) == len(y) > 50
+    assert list(x["code"]) == list(y["code"]) and list(x["n"]) == list(y["n"])
+    for col in ("estimate", "se", "ci_low", "ci_high"):
+        np.testing.assert_allclose(y[col], x[col], rtol=1e-12)
+
+
+def test_parquet_bad_rating_named_with_row_and_column(results, tmp_path, small_batches, capsys):
+    def bad(frame):
+        frame.loc[700, "E2_1"] = "7"
+
+    path = _parquet(results, tmp_path, bad)
+    status = main(["indices", str(path), "--questionnaire", str(results / "ref-survey.yaml")])
+    assert status == 2
+    assert f"{path}: row 702, column E2_1: rating must be an integer 1..5" in capsys.readouterr().err
+
+
+def test_parquet_empty_psu_and_wrong_survey(results, tmp_path, ref_spec, small_batches):
+    def empty(frame):
+        frame.loc[450, "psu"] = ""
+
+    with pytest.raises(DataError) as info:
+        responses_totals(_parquet(results, tmp_path, empty), ref_spec)
+    assert info.value.problems[0][1:] == (452, "psu", "psu is empty")
+
+    def wrong(frame):
+        frame.loc[1000, "survey"] = "other"
+
+    with pytest.raises(DataError) as info:
+        responses_totals(_parquet(results, tmp_path, wrong), ref_spec)
+    assert info.value.problems[0][1:3] == (1002, "survey")
+
+
+def test_bad_csv_batch_falls_back_to_careful_reader(results, tmp_path, ref_spec, small_batches):
+    lines = (results / "designed.csv").read_text(encoding="utf-8").splitlines()
+    cells = lines[1500].split(",")
+    cells[-1] = "9"
+    lines[1500] = ",".join(cells)
+    path = tmp_path / "bad.csv"
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    assert stream_totals(path, ref_spec, header=_header(path)) is None
+    with pytest.raises(DataError) as info:
+        responses_totals(path, ref_spec)
+    assert info.value.problems[0][1:3] == (1501, "E3_2")
+
+
+def test_csv_without_psu_is_read_whole(results, tmp_path, ref_spec):
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    path = tmp_path / "nopsu.csv"
+    frame.drop(columns=["psu"]).to_csv(path, index=False)
+    assert stream_totals(path, ref_spec, header=_header(path)) is None
+    totals, _ = responses_totals(path, ref_spec)
+    assert totals.n_psu == len(frame)
