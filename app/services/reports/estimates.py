@@ -503,20 +503,47 @@ def _per_domain_psu(design: Design, labels: np.ndarray) -> dict[str, np.ndarray]
     return table
 
 
+def _overall_only(table: dict, spec: IndexSpec) -> tuple[dict, IndexSpec]:
+    """The table with each element's criteria added into one criterion, and its spec: the same
+    OVERALL (and element) estimates from a fifth of the columns, for the trend, which shows only
+    OVERALL. The sums are those analysis makes per cell (a row of the criteria, added along it),
+    so when every row is its own cell the results are the same to the last bit."""
+    out = {name: column for name, column in table.items() if "__" not in name or name.endswith("__n")
+           and name.removesuffix("__n") not in spec.criteria}
+    elements = []
+    for element in spec.elements:
+        code = f"{element.code}__all"
+        for suffix in ("ws", "wa", "wr"):
+            block = np.column_stack([np.asarray(table[f"{k}__{suffix}"], dtype=float)
+                                     for k in element.criteria])
+            out[f"{code}__{suffix}"] = block.sum(axis=1)
+        out[f"{code}__n"] = table[f"{element.code}__n"]  # a criterion's n, never reported here
+        elements.append(replace(element, criteria=(code,)))
+    return out, replace(spec, elements=tuple(elements))
+
+
 def build_domains(design: Design, labels: np.ndarray, filters: ReportFilters,
-                  population: Mapping[str, float] | None = None) -> Domains:
-    """PsuTotals grouped by domain label, calibrated to dossier volumes when asked."""
+                  population: Mapping[str, float] | None = None, overall_only: bool = False) -> Domains:
+    """PsuTotals grouped by domain label, calibrated to dossier volumes when asked.
+
+    With `overall_only` (the satisfied measure, no calibration, every row its own cell), the
+    totals hold one criterion per element: only the OVERALL and element records are meaningful.
+    """
     table = _per_domain_psu(design, labels)
     note = None
     calibration = None
+    spec = design.spec
+    if (overall_only and filters.measure == "satisfied" and filters.weighting != "poststratified"
+            and len(table["n"]) == len(labels)):
+        table, spec = _overall_only(table, spec)
     if filters.weighting == "poststratified" and population:
         table["pscell"] = table["group"]
-        totals = totals_from_table(table, design.spec, by=["group"], calibration=["pscell"])
+        totals = totals_from_table(table, spec, by=["group"], calibration=["pscell"])
         calibration, note = _poststratify(totals, population)
         if calibration is not None:
             totals = calibration.apply(totals)
     else:
-        totals = totals_from_table(table, design.spec, by=["group"])
+        totals = totals_from_table(table, spec, by=["group"])
         if filters.weighting == "poststratified":
             note = "no-volumes"
     inside = np.asarray(totals.group_labels[0], dtype=object)[totals.cell_group] != OUT

@@ -81,12 +81,12 @@ def population_for(volumes: dict[tuple[int, str], int], label_of) -> dict[str, f
     return out
 
 
-def _domains(scope: Scope, design: rs.Design, label_of) -> rs.Domains:
+def _domains(scope: Scope, design: rs.Design, label_of, overall_only: bool = False) -> rs.Domains:
     labels = rs._cell_labels(design, label_of)
     population = None
     if scope.filters.weighting == "poststratified":
         population = population_for(dossiers_by_agency_month(scope.ids), label_of)
-    return rs.build_domains(design, labels, scope.filters, population)
+    return rs.build_domains(design, labels, scope.filters, population, overall_only=overall_only)
 
 
 # ---------------------------------------------------------------- overview
@@ -235,7 +235,8 @@ def build_trend(scope: Scope) -> list[dict]:
             continue
 
         def compute(design=design):
-            return [r for r in rs.estimate(_domains(scope, design, label_of), filters)
+            # Only OVERALL is shown: each element's criteria added into one (the same OVERALL).
+            return [r for r in rs.estimate(_domains(scope, design, label_of, overall_only=True), filters)
                     if r["code"] == "OVERALL" and r["n"]]
 
         for record in rs.cached("trend", (scope.root, filters, start, end, version.id), compute, scope.key):
