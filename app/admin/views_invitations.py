@@ -63,6 +63,8 @@ def campaign_tracking_page(campaign_id: int):
         "admin/campaign_tracking.html", campaign=campaign, strata=strata, total=total, form=ActionForm(),
         can_invite=may(current_user, "invitations") and campaign.status == "drawn",
         reminders_due=len(reminders_due(campaign)) if campaign.status == "drawn" else 0,
+        reminders_by_post=len(reminders_due(campaign, channels=("post",))) if campaign.status == "drawn"
+        else 0,
         plan_url=_plan_url(campaign))
 
 

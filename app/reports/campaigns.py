@@ -4,12 +4,24 @@ period, with the difference and its test. Leaders and administrators, within the
 from __future__ import annotations
 
 from flask import abort, g, render_template, request
+from flask_login import current_user
 
 from app.extensions import db
 from app.models import Campaign
 from app.reports import bp
-from app.services.campaigns import campaign_estimates
+from app.services.campaigns import campaign_estimates, list_campaigns
+from app.services.registry import in_scope
 from app.web.guards import ensure_scope, requires
+
+
+@bp.get("/campaigns")
+@requires("campaign_reports")
+def campaign_list():
+    """The drawn campaigns in the reader's scope, each linking to its estimates (leaders have no other way
+    to them: the planner is for administrators)."""
+    campaigns = [c for c in list_campaigns()
+                 if c.status != "planning" and in_scope(current_user, c.agency_id)]
+    return render_template("reports/campaigns.html", campaigns=campaigns, lang=g.lang)
 
 
 @bp.get("/campaigns/<int:campaign_id>")

@@ -251,6 +251,21 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
     assert f"Đã xếp hàng nhắc lại: {owed_emails} thư điện tử, 0 tin nhắn SMS." in flash, flash
     total = _tracking_rows(admin)[-1]
     assert total[1] == str(BUDGET) and total[6] == "3" and total[-1] == "20.0 %", total
+    summary = admin.locator("#tracking-summary").inner_text()
+    assert summary == f"Đã trả lời: 3 trên {BUDGET} hồ sơ được chọn mẫu (RR1 20.0 %).", summary
+    # the e-mails are reminded; the letters are left, and the page says so
+    owed_posts = owed - owed_emails
+    assert admin.locator("#reminders-due").inner_text() == (
+        f"{owed_posts} hồ sơ cần được nhắc lại. Trong đó {owed_posts} hồ sơ liên hệ qua thư: "
+        "hãy in thư nhắc lại.")
+    with admin.expect_download() as download:
+        admin.get_by_role("link", name="Thư nhắc lại (PDF)").click()
+    download.value.save_as(tmp_path / "nhac-lai.pdf")
+    info = subprocess.run(["pdfinfo", str(tmp_path / "nhac-lai.pdf")], capture_output=True, text=True,
+                          check=True).stdout
+    assert int(re.search(r"Pages:\s+(\d+)", info).group(1)) == owed_posts
+    admin.reload()
+    assert admin.locator("#reminders-due").inner_text() == "0 hồ sơ cần được nhắc lại."
     _shot(admin, artifacts, "8-tracking-reminded-vi-360")
     admin.context.close()
 
@@ -265,7 +280,11 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
     for lang in ("vi", "en"):
         leader = _login(browser, live_server, "lanhdao@hoabinh.gov.vn", lang)
         campaign_id = samples[0].campaign_id
-        leader.goto(f"{live_server}/reports/campaigns/{campaign_id}?lang={lang}")
+        # from the reports' first page, by links only
+        leader.goto(f"{live_server}/reports/?lang={lang}")
+        leader.click("#campaigns-link")
+        leader.get_by_role("link", name="KS-Q1-2026: Khảo sát hài lòng quý 1 năm 2026").click()
+        leader.wait_for_url(f"**/reports/campaigns/{campaign_id}")
         overall = leader.locator("#campaign-estimates tr[data-key=ALL]")
         cells = overall.locator("td")
         assert cells.nth(0).inner_text() == str(BUDGET)
