@@ -237,12 +237,8 @@ def questionnaire_design(version_id: int):
                   "ok" if not errors else "error")
     elif request.method == "GET":
         errors = designer.preview(version).errors
-    view = designer_form.to_form(version.definition)
-    # The questions a condition can read, in form order (validation refuses a later one).
-    codes = [q["code"] for e in view["elements"] for q in e["questions"]]
-    codes += [q["code"] for q in view["questions"]]
     return render_template("admin/questionnaire_design.html", version=version, errors=errors,
-                           view=view, types=designer_form.QUESTION_TYPES, codes=codes,
+                           view=designer_form.to_form(version.definition), types=designer_form.QUESTION_TYPES,
                            operators=_condition_operators(), action_form=ActionForm())
 
 

@@ -77,7 +77,7 @@ def to_form(definition: dict) -> dict:
     scale = definition.get("scale") if isinstance(definition.get("scale"), dict) else {}
     points = scale.get("points") if isinstance(scale.get("points"), int) else 5
     labels = scale.get("labels") if isinstance(scale.get("labels"), dict) else {}
-    return {
+    view = {
         "title": _texts(definition.get("title")),
         "points": points,
         "labels": {lang: [str(x) for x in _list(labels.get(lang))] for lang in LANGS},
@@ -90,6 +90,18 @@ def to_form(definition: dict) -> dict:
         ],
         "questions": [_question_view(q) for q in _list(definition.get("questions"))],
     }
+    _pickable(view)
+    return view
+
+
+def _pickable(view: dict) -> None:
+    """Each question's condition picker offers the questions before it (and keeps a later one already
+    chosen, so the page shows what the draft says and validation names the fault)."""
+    seen: list[str] = []
+    for question in [q for e in view["elements"] for q in e["questions"]] + view["questions"]:
+        chosen = question["show_if"]["question"]
+        question["earlier"] = seen + ([chosen] if chosen and chosen not in seen else [])
+        seen = [*seen, question["code"]]
 
 
 def _number(text: str) -> int | float | str:
