@@ -283,6 +283,7 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
         # from the reports' first page, by links only
         leader.goto(f"{live_server}/reports/?lang={lang}")
         leader.click("#campaigns-link")
+        _shot(leader, artifacts, f"9-campaigns-{lang}-360")
         leader.get_by_role("link", name="KS-Q1-2026: Khảo sát hài lòng quý 1 năm 2026").click()
         leader.wait_for_url(f"**/reports/campaigns/{campaign_id}")
         overall = leader.locator("#campaign-estimates tr[data-key=ALL]")
@@ -290,5 +291,5 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
         assert cells.nth(0).inner_text() == str(BUDGET)
         assert cells.nth(1).inner_text().split()[0] == "3"
         assert overall.locator(".estimate").inner_text() == f"{expected:.1f}"
-        _shot(leader, artifacts, f"9-estimates-{lang}-360")
+        _shot(leader, artifacts, f"10-estimates-{lang}-360")
         leader.context.close()
