@@ -78,6 +78,10 @@ def _answer_words(question: Question, value, questionnaire: Questionnaire, lang:
 def _condition_note(condition: Condition, number: int, questionnaire: Questionnaire, lang: str) -> str:
     """ "Answer only if ..." for a form drawn without JavaScript (which shows every question)."""
     earlier = questionnaire.question(condition.question)
+    if earlier.type == "multi":  # ticked boxes: any of the wanted options
+        values = condition.value if condition.operator == "one_of" else (condition.value,)
+        answers = ", ".join(_answer_words(earlier, v, questionnaire, lang) for v in values)
+        return _("Answer only if you chose %(answers)s in question %(n)d.", n=number, answers=answers)
     if condition.operator == "one_of":
         answers = ", ".join(_answer_words(earlier, v, questionnaire, lang) for v in condition.value)
         return _("Answer only if your answer to question %(n)d was one of: %(answers)s.", n=number,

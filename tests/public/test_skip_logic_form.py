@@ -92,3 +92,37 @@ def test_a_required_question_whose_condition_is_not_met_is_not_required():
                                 "WHY": ["because"], "AGE": ["61"], "OLD": ["yes"]})
     assert parsed.errors == {} and parsed.answers == {"FEEDBACK": True, "HOW": "b", "AGE": 61, "OLD": True}
     assert sorted(parsed.ratings.values()) == [1, 2]
+
+
+def test_the_notes_word_every_operator_in_both_languages(app):
+    from flask_babel import refresh
+
+    from app.web.survey_form import survey_sections
+
+    doc = copy.deepcopy(BASE)
+    doc["questions"].insert(2, {"code": "TICK", "type": "multi", "text": {"vi": "Chọn", "en": "Pick"},
+                                "options": [{"value": "x", "label": {"vi": "Ích", "en": "Ex"}},
+                                            {"value": "y", "label": {"vi": "Y", "en": "Why"}}]})
+    doc["questions"].insert(3, {"code": "TICKED", "type": "text", "text": {"vi": "T", "en": "T"},
+                                "show_if": {"question": "TICK", "one_of": ["x", "y"]}})
+    qn = parse_questionnaire(doc)
+    expected = {
+        "en": {"E1_1": "Answer only if your answer to question 1 was “Yes”.",
+               "E1_2": "Answer only if your answer to question 2 was 2 (2) or less.",
+               "WHY": "Answer only if your answer to question 4 was one of: “A”.",
+               "TICKED": "Answer only if you chose “Ex”, “Why” in question 6.",
+               "OLD": "Answer only if your answer to question 8 was 60 or more."},
+        "vi": {"E1_1": "Chỉ trả lời nếu câu trả lời của Ông/Bà cho câu 1 là “Có”.",
+               "E1_2": "Chỉ trả lời nếu câu trả lời của Ông/Bà cho câu 2 là 2 (2) trở xuống.",
+               "WHY": "Chỉ trả lời nếu câu trả lời của Ông/Bà cho câu 4 là một trong các lựa chọn: “A”.",
+               "TICKED": "Chỉ trả lời nếu Ông/Bà đã chọn “Ích”, “Y” ở câu 6.",
+               "OLD": "Chỉ trả lời nếu câu trả lời của Ông/Bà cho câu 8 là 60 trở lên."},
+    }
+    for lang, notes in expected.items():
+        with app.test_request_context(f"/?lang={lang}"):
+            refresh()  # the test's app context is shared: forget the language chosen before
+            views = {q.code: q for s in survey_sections(qn, lang) for q in s.questions}
+        assert {code: v.condition_note for code, v in views.items() if v.condition_note} == notes
+        assert views["FEEDBACK"].condition_note == "" and views["FEEDBACK"].condition_rule == ""
+    assert views["TICKED"].condition_rule == '{"field": "q-TICK", "op": "one_of", "values": ["x", "y"]}'
+    assert views["E1_2"].condition_rule == '{"field": "q-E1_1", "op": "at_most", "values": [2]}'
