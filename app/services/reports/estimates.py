@@ -511,9 +511,12 @@ def _overall_only(table: dict, spec: IndexSpec) -> tuple[dict, IndexSpec]:
     out = {name: column for name, column in table.items() if "__" not in name or name.endswith("__n")
            and name.removesuffix("__n") not in spec.criteria}
     elements = []
+    # The satisfied measure (the only one this serves) reads no rating sums.
+    zeros = np.zeros(len(table["n"]))
     for element in spec.elements:
         code = f"{element.code}__all"
-        for suffix in ("ws", "wa", "wr"):
+        out[f"{code}__wr"] = zeros
+        for suffix in ("ws", "wa"):
             block = np.column_stack([np.asarray(table[f"{k}__{suffix}"], dtype=float)
                                      for k in element.criteria])
             out[f"{code}__{suffix}"] = block.sum(axis=1)
