@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy import select
 
 from app.extensions import db
-from app.models import QuestionnaireVersion, slot_column
+from app.models import Questionnaire, QuestionnaireVersion, slot_column
 from app.services.questionnaires.versions import questionnaire_of, rating_slots
 from tests.admin.conftest import PASSWORD, make_user
 from tests.e2e.test_citizen_flow import answer, show, stored
@@ -161,3 +161,49 @@ def test_designer_condition_and_move_controls_at_360_px(app, browser, live_serve
     wide = _overflow(page)
     context.close()
     assert width <= 360, wide
+
+
+def test_every_operator_shows_and_hides_live_in_the_preview(app, browser, live_server, artifacts):
+    from tests.public.test_skip_logic_form import _multi_questionnaire
+
+    user = make_user("preview@example.org", "administrator")
+    row = Questionnaire(code="skip-ops")
+    db.session.add(row)
+    db.session.flush()
+    draft = QuestionnaireVersion(questionnaire_id=row.id, version=1, status="draft",
+                                 definition={**_multi_questionnaire(), "code": "skip-ops"})
+    db.session.add(draft)
+    db.session.commit()
+    assert user.id
+    context = browser.new_context(viewport={"width": 360, "height": 740}, locale="en-GB")
+    page = context.new_page()
+    page.goto(f"{live_server}/auth/login?lang=en")
+    page.fill("input[name=email]", "preview@example.org")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(f"{live_server}/admin/questionnaires/versions/{draft.id}/preview?lang=en")
+
+    def shown() -> set[str]:
+        return set(page.locator("fieldset.q:visible").evaluate_all("fs => fs.map(f => f.id.slice(2))"))
+
+    always = {"FEEDBACK", "HOW", "TICK", "AGE", "NPS"}
+    assert shown() == always
+    page.locator("#q-FEEDBACK input[value=yes]").check()
+    assert shown() == always | {"E1_1"}
+    page.locator("#q-E1_1 input[value='2']").check()  # at_most 2
+    assert shown() == always | {"E1_1", "E1_2"}
+    page.locator("#q-E1_1 input[value='3']").check()
+    assert "E1_2" not in shown()
+    page.locator("#q-HOW input[value=a]").check()  # one_of [a]
+    page.locator("#q-TICK input[value=y]").check()  # multi, one_of [x, y]
+    page.locator("#i-AGE").fill("61")  # at_least 60
+    assert shown() == always | {"E1_1", "WHY", "TICKED", "OLD"}
+    page.locator("#q-HOW input[value=b]").check()
+    page.locator("#q-TICK input[value=y]").uncheck()
+    page.locator("#i-AGE").fill("59.5")
+    assert shown() == always | {"E1_1"}
+    page.locator("#q-FEEDBACK input[value=no]").check()  # E1_2 reads E1_1, hidden with it
+    assert shown() == always
+    assert page.locator("#q-E1_1 input:checked").count() == 0
+    context.close()

@@ -94,18 +94,24 @@ def test_a_required_question_whose_condition_is_not_met_is_not_required():
     assert sorted(parsed.ratings.values()) == [1, 2]
 
 
-def test_the_notes_word_every_operator_in_both_languages(app):
-    from flask_babel import refresh
-
-    from app.web.survey_form import survey_sections
-
+def _multi_questionnaire() -> dict:
+    """tests/analysis' questionnaire with a multiple choice and a question that depends on it."""
     doc = copy.deepcopy(BASE)
     doc["questions"].insert(2, {"code": "TICK", "type": "multi", "text": {"vi": "Chọn", "en": "Pick"},
                                 "options": [{"value": "x", "label": {"vi": "Ích", "en": "Ex"}},
                                             {"value": "y", "label": {"vi": "Y", "en": "Why"}}]})
     doc["questions"].insert(3, {"code": "TICKED", "type": "text", "text": {"vi": "T", "en": "T"},
                                 "show_if": {"question": "TICK", "one_of": ["x", "y"]}})
-    qn = parse_questionnaire(doc)
+    doc["questions"].append({"code": "NPS", "type": "nps", "text": {"vi": "N", "en": "N"}})
+    return doc
+
+
+def test_the_notes_word_every_operator_in_both_languages(app):
+    from flask_babel import refresh
+
+    from app.web.survey_form import survey_sections
+
+    qn = parse_questionnaire(_multi_questionnaire())
     expected = {
         "en": {"E1_1": "Answer only if your answer to question 1 was “Yes”.",
                "E1_2": "Answer only if your answer to question 2 was 2 (2) or less.",
