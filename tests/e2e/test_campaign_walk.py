@@ -163,8 +163,9 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
     assert admin.locator("[role=status]").inner_text() == "Đã nhập: lưu 60 dòng."
     _shot(admin, artifacts, "1-import-vi-360")
 
-    # 2. the campaign: created, planned (5 invitations per stratum), drawn
-    admin.goto(f"{live_server}/admin/campaigns?lang=vi")
+    # 2. the campaign: from the dossier list by links, created, planned (5 invitations per stratum), drawn
+    admin.get_by_role("link", name="Quay lại").click()
+    admin.click("#dossiers-campaigns")
     admin.click("#campaign-new")
     admin.fill("#code", "KS-Q1-2026")
     admin.fill("#name", "Khảo sát hài lòng quý 1 năm 2026")
