@@ -178,6 +178,17 @@ def _rules(args) -> ReportingRules:
 
 
 def _indices(args) -> tuple[list[dict], dict]:
+    if args.responses and not (args.poststratify_by or args.population or args.rake):
+        # a file without psu: each response its own PSU, streamed by (group × stratum) moments
+        from .questionnaire import load_questionnaire
+        from .singletons import indices_without_psu
+
+        spec = IndexSpec.from_questionnaire(load_questionnaire(args.questionnaire))
+        table = indices_without_psu(args.responses, spec, by=_columns(args.by),
+                                    measure=args.measure, ci_level=args.ci_level,
+                                    ci_method=args.ci_method, rules=_rules(args))
+        if table is not None:
+            return table, {**table.meta, "measure": args.measure}
     _, totals, cal = _load(args)
     table = estimate_indices(totals, measure=args.measure, ci_level=args.ci_level,
                              ci_method=args.ci_method, calibration=cal, rules=_rules(args))

@@ -9,9 +9,10 @@ batch are ever in memory, so a file of ten million responses in a few
 thousand PSUs needs no more than a small one.
 
 A cell here is (group × calibration cell × stratum × PSU). Without a ``psu``
-column every response is its own PSU, so the cells are the rows: such files
-are read whole by the in-memory path (:mod:`analysis.io`), which needs no
-per-cell key. The sums are those of the in-memory path taken in another order
+column every response is its own PSU, so the cells would be the rows:
+``indices`` then keeps moments per (group × stratum) instead
+(:mod:`analysis.singletons`); calibration, ``compare`` and ``rank`` read such
+a CSV whole (:mod:`analysis.io`). The sums are those of the in-memory path taken in another order
 (per batch, then across batches), equal to ~1e-15 relative.
 
 A CSV batch this reader cannot vouch for makes it answer None: the caller then
@@ -334,8 +335,11 @@ def _parquet_text(column, name: str, start: int, code: str) -> CodedColumn:
 
 
 #: A CSV at least this large with a ``psu`` column is read in batches; a smaller one whole
-#: (the in-memory reader is as fast and its peak memory small anyway).
+#: (the in-memory reader is as fast and its peak memory small anyway: 0.3 GB at 1M responses).
 STREAM_MIN_BYTES = 1 << 28
+#: The same for a CSV without ``psu`` (:mod:`analysis.singletons`): read whole, every response
+#: is a cell of ~1.6 kB (1.6 GB at 1M responses); streamed, 0.4 GB whatever the size.
+STREAM_MIN_BYTES_NO_PSU = 1 << 25
 
 
 def responses_totals(path: str | Path, spec: IndexSpec, *, by=(), calibration=()):
@@ -353,8 +357,9 @@ def responses_totals(path: str | Path, spec: IndexSpec, *, by=(), calibration=()
         header = _parquet_header(path)
         _check_header(path, header, spec, by, calibration)
         if "psu" not in header:
-            raise DataError([(str(path), 1, "psu", "a Parquet file needs a psu column "
-                              "(use the response_id when every response is its own PSU)")])
+            raise DataError([(str(path), 1, "psu", "compare, rank and calibration of a Parquet "
+                              "file need a psu column (the response_id when every response is "
+                              "its own PSU)")])
         streamed = stream_totals(path, spec, header=header, by=by, calibration=calibration)
         if streamed is None:
             raise DataError([(str(path), 1, None, "a psu, stratum or weight column cannot be a "

@@ -139,3 +139,56 @@ def test_csv_without_psu_is_read_whole(results, tmp_path, ref_spec):
     assert stream_totals(path, ref_spec, header=_header(path)) is None
     totals, _ = responses_totals(path, ref_spec)
     assert totals.n_psu == len(frame)
+
+
+@pytest.mark.parametrize("drop", [["psu"], ["psu", "stratum"], ["psu", "weight"]])
+@pytest.mark.parametrize("by", [[], ["agency"], ["channel"], ["agency", "period"]])
+def test_without_psu_moments_equal_in_memory(results, ref_spec, tmp_path, small_batches, drop, by):
+    """Every response its own PSU, the variance from (group × stratum) moments: the in-memory
+    path's estimates, se (to 1e-12 here; 1e-9 is the brief), n, df and flags."""
+    from analysis.singletons import stream_singleton_indices
+
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    path = tmp_path / "nopsu.csv"
+    frame.drop(columns=drop).to_csv(path, index=False)
+    whole = responses_to_totals(read_responses(path, ref_spec, by=by), ref_spec)
+    for measure in ("satisfied", "mean-score", "both"):
+        a = stream_singleton_indices(path, ref_spec, header=_header(path), by=by, measure=measure)
+        b = estimate_indices(whole, measure=measure)
+        assert a.keys == b.keys and a.code == b.code and a.measure == b.measure
+        np.testing.assert_allclose(a.estimate, b.estimate, rtol=1e-13)
+        np.testing.assert_allclose(a.se, b.se, rtol=1e-12, atol=1e-12)
+        assert np.array_equal(a.n, b.n) and np.array_equal(a.df, b.df)
+        assert a.flags == b.flags and a.meta == b.meta
+
+
+def test_without_psu_cli_streams_csv_and_parquet(results, tmp_path, small_batches, monkeypatch):
+    """The command line takes the moments path for a Parquet file and a large CSV without psu,
+    and writes what the in-memory path writes."""
+    from analysis import singletons
+
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    csv_path = tmp_path / "nopsu.csv"
+    frame.drop(columns=["psu"]).to_csv(csv_path, index=False)
+    pq.write_table(pa.Table.from_pandas(frame.drop(columns=["psu"]), preserve_index=False),
+                   tmp_path / "nopsu.parquet", row_group_size=400)
+    common = ["--questionnaire", str(results / "ref-survey.yaml"), "--by", "agency",
+              "--measure", "both", "--format", "csv"]
+    out = {}
+    calls = []
+    real = singletons.stream_singleton_indices
+    monkeypatch.setattr(singletons, "stream_singleton_indices",
+                        lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    for name, source, threshold in [("memory", csv_path, 1 << 40), ("csv", csv_path, 0),
+                                    ("parquet", tmp_path / "nopsu.parquet", 1 << 40)]:
+        monkeypatch.setattr(streaming, "STREAM_MIN_BYTES_NO_PSU", threshold)
+        out[name] = tmp_path / f"{name}.csv"
+        assert main(["indices", str(source), *common, "--output", str(out[name])]) == 0
+    assert calls == [csv_path, tmp_path / "nopsu.parquet"]
+    x = pd.read_csv(out["memory"])
+    for name in ("csv", "parquet"):
+        y = pd.read_csv(out[name])
+        assert list(y["code"]) == list(x["code"]) and list(y["n"]) == list(x["n"])
+        assert list(y["flags"].fillna("")) == list(x["flags"].fillna(""))
+        for col in ("estimate", "se", "ci_low", "ci_high"):
+            np.testing.assert_allclose(y[col], x[col], rtol=1e-12)
