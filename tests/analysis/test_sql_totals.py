@@ -198,7 +198,7 @@ def spark():
         pytest.skip("pyspark is not installed")
     if shutil.which("java") is None and not os.environ.get("JAVA_HOME"):
         if required:
-            pytest.fail("REQUIRE_SPARK=1 but Java is missing (apt-get install openjdk-17-jre-headless)")
+            pytest.fail("REQUIRE_SPARK=1 but Java is missing (apt-get install default-jre-headless)")
         pytest.skip("no Java for Spark")
     session = (SparkSession.builder.master("local[1]").appName("sipas-totals-test")
                .config("spark.ui.enabled", "false").config("spark.sql.shuffle.partitions", "1")
