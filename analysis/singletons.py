@@ -31,7 +31,7 @@ import numpy as np
 from .estimate import SE_ZERO, _assemble, _block_yx, _measures, linearise
 from .spec import IndexSpec
 from .streaming import PARQUET_SUFFIXES, _Cells, _csv_batches, _parquet_batches
-from .totals import totals_from_table
+from .totals import CodedColumn, totals_from_table
 from .variance import group_sum
 
 __all__ = ["stream_singleton_indices"]
@@ -160,14 +160,12 @@ def stream_singleton_indices(path: str | Path, spec: IndexSpec, *, header: list[
 def _estimate(spec, cells, moments, order, names, by, measures, blocks, rows, ci_level,
               ci_method, rules):
     table = cells.table(names)
-    table["psu"] = np.arange(len(order))  # each (group × stratum) cell one pseudo-PSU
+    pseudo = np.arange(len(order))  # each (group × stratum) cell one pseudo-PSU
+    table["psu"] = CodedColumn(codes=pseudo, labels=pseudo)
     small = totals_from_table(table, spec, by=by)
     # small's PSU codes number the pseudo-PSUs by stratum label, then by row (its nested
     # ordering): the table row of each of small's cells from the same sort
-    strata = table["stratum"]
-    labels = sorted(set(strata.tolist()))
-    rank = {label: i for i, label in enumerate(labels)}
-    s_code = np.array([rank[v] for v in strata.tolist()], dtype=np.int64)
+    s_code = table["stratum"].codes  # in sorted label order, as small's strata
     row = np.lexsort((np.arange(len(order)), s_code))[small.cell_psu]
     take = order[row]
     m, mean, cross = moments.m[take], moments.mean[take], moments.cross[take]
@@ -189,10 +187,11 @@ def _estimate(spec, cells, moments, order, names, by, measures, blocks, rows, ci
         ratio = np.where(has, np.divide(yg, xg, out=np.zeros_like(yg), where=has), 0.0)
         coef = _coefficients(spec, measure, blocks, ratio, np.where(has, xg, 1.0), omega)
         mg = coef[g]  # (cells, d, stats)
-        spread = np.einsum("cds,cde,ces->cs", mg, cross, mg)
+        spread = (mg * (cross @ mg)).sum(axis=1)  # diag(MᵀCM) per cell, by matmuls
         # a statistic constant within the cell (everyone satisfied) has no spread; the
         # quadratic form leaves round-off of its terms' size: below that bound it is zero
-        bound = np.einsum("cds,cde,ces->cs", np.abs(mg), np.abs(cross), np.abs(mg))
+        abs_mg = np.abs(mg)
+        bound = (abs_mg * (np.abs(cross) @ abs_mg)).sum(axis=1)
         spread[spread <= 8 * moments.d * np.finfo(float).eps * bound] = 0.0
         u_mean = np.einsum("cd,cds->cs", mean, mg)
         zbar = np.where(lonely, 0.0, m / n_h)[:, None] * u_mean

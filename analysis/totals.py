@@ -487,7 +487,8 @@ def totals_from_table(
     missing = [c for c in need if c not in table]
     if missing:
         raise AnalysisError(f"aggregate table lacks columns {missing}")
-    col = {c: np.asarray(table[c]) for c in need}
+    # key columns may come already coded (analysis/streaming.py): no pandas for them
+    col = {c: table[c] if isinstance(table[c], CodedColumn) else np.asarray(table[c]) for c in need}
     n_rows = len(col["n"])
     if n_rows == 0:
         raise AnalysisError("aggregate table is empty")
