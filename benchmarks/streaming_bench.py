@@ -119,8 +119,9 @@ def main() -> None:
             row = {"rows": rows, "file": key, "mb": round(size / 2**20),
                    "path": "in memory" if whole else "streamed",
                    "cli_s": round(wall, 2), "cli_cpu_s": round(cpu, 2), "cli_rss_mb": round(rss),
-                   "read_s": round(r_wall, 2), "read_rss_mb": round(r_rss),
-                   "ratio_to_read": round(wall / r_wall, 2)}
+                   "read_s": round(r_wall, 2), "read_cpu_s": round(r_cpu, 2),
+                   "read_rss_mb": round(r_rss), "ratio_to_read": round(wall / r_wall, 2),
+                   "cpu_ratio_to_read": round(cpu / r_cpu, 2)}
             results.append(row)
             print(json.dumps(row), flush=True)
         if not args.keep:
@@ -131,6 +132,7 @@ def main() -> None:
         for kind in ("csv", "parquet"):
             a, b = got[f"{kind}-nopsu"], got[f"{kind}-psu"]
             print(f"{rows:,} {kind}: no psu / psu = {a['cli_s'] / b['cli_s']:.2f} (time), "
+                  f"{a['cli_cpu_s'] / b['cli_cpu_s']:.2f} (CPU), "
                   f"{a['cli_rss_mb'] / b['cli_rss_mb']:.2f} (memory)")
     if args.output:
         Path(args.output).write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")
