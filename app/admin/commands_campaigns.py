@@ -68,8 +68,10 @@ def _version_id(questionnaire: str, version: int | None) -> int:
               show_default=True)
 @click.option("--budget", type=int, default=None, help="At most this many invitations in all.")
 @click.option("--method", type=click.Choice(["srs", "systematic"]), default="srs", show_default=True)
+@click.option("--reminder-days", type=click.IntRange(1, 90), default=7, show_default=True,
+              help="Remind who has not answered this many days after the invitation.")
 def campaigns_create(code, name, questionnaire, version, agency, start, end, strata, half_width, deff,
-                     response_rate, allocation, budget, method):
+                     response_rate, allocation, budget, method, reminder_days):
     """Create a campaign in planning."""
     found = db.session.scalar(db.select(Agency).where(Agency.code == agency))
     if found is None:
@@ -78,7 +80,7 @@ def campaigns_create(code, name, questionnaire, version, agency, start, end, str
         code=code, name=name, version_id=_version_id(questionnaire, version), agency_id=found.id,
         period_start=start.date(), period_end=end.date(), strata_by=strata,
         target_half_width=half_width / 100, design_effect=deff, expected_response_rate=response_rate / 100,
-        allocation=allocation, budget=budget, method=method)
+        allocation=allocation, budget=budget, method=method, reminder_days=reminder_days)
     with force_locale("en"):
         try:
             create_campaign(settings)

@@ -30,6 +30,9 @@ class CampaignForm(FlaskForm):
     budget = IntegerField(_l("Budget: at most this many invitations (optional)"),
                           validators=[Optional(), NumberRange(min=1, max=10_000_000)])
     method = SelectField(_l("Drawing method"))
+    # optional so a form posted without it (older pages, scripts) keeps the default
+    reminder_days = IntegerField(_l("Remind after this many days without an answer"), default=7,
+                                 validators=[Optional(), NumberRange(min=1, max=90)])
 
     def fill_choices(self, versions: list[tuple[int, str]], agencies: list[tuple[int, str]]) -> None:
         """The select boxes' choices (set on the bound form: wtforms 3.3 warns about declared tuples)."""

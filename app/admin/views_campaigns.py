@@ -48,7 +48,8 @@ def _settings(form: CampaignForm) -> CampaignSettings:
         agency_id=form.agency_id.data, period_start=form.period_start.data, period_end=form.period_end.data,
         strata_by=form.strata_by.data, target_half_width=form.target_half_width.data / 100,
         design_effect=form.design_effect.data, expected_response_rate=form.expected_response_rate.data / 100,
-        allocation=form.allocation.data, budget=form.budget.data, method=form.method.data)
+        allocation=form.allocation.data, budget=form.budget.data, method=form.method.data,
+        reminder_days=form.reminder_days.data or 7)
 
 
 def status_labels() -> dict[str, str]:

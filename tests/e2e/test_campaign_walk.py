@@ -176,6 +176,7 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
     admin.fill("#target_half_width", "10")
     admin.select_option("#allocation", "equal")
     admin.fill("#budget", str(BUDGET))
+    admin.fill("#reminder_days", "5")
     admin.click("#campaign-save")
     admin.locator("#plan").wait_for()  # (evaluating does not wait for the next page)
     plan = admin.eval_on_selector_all("#plan tbody tr", "rows => rows.map(r => [...r.cells].map("
@@ -240,15 +241,16 @@ def test_walk_a_whole_campaign_in_the_browser(app, browser, live_server, artifac
                 "en": "Your answers have been recorded."}[lang] in citizen.inner_text("main")
         _shot(citizen, artifacts, f"7-citizen-thanks-{lang}-{rating}-360")
 
-    # 5. a week later: the reminders, then the tracking (3 answered of 15: RR1 = 20.0 %)
+    # 5. six days later (reminders after 5): the reminders, then the tracking (3 answered of 15: RR1 20.0 %)
     for sample in db.session.scalars(select(CampaignSample).where(CampaignSample.invited_at.is_not(None))):
-        sample.invited_at -= timedelta(days=8)
+        sample.invited_at -= timedelta(days=6)
     db.session.commit()
     answered = {dossier for dossier, _code in chosen}
     assert len(answered) == 3
     owed_emails = len([c for c in emails if c not in answered])
     owed = owed_emails + len([c for c in posts if c not in answered])
     admin.reload()
+    assert "Nhắc lại sau 5 ngày" in admin.inner_text("main")
     assert f"{owed} hồ sơ cần được nhắc lại." in admin.inner_text("main")
     admin.get_by_role("button", name="Xếp hàng gửi nhắc lại qua thư điện tử và SMS").click()
     admin.wait_for_load_state()

@@ -51,7 +51,7 @@ def test_walk_a_whole_campaign_on_the_command_line(app, runner, tmp_path):
 
     _run(runner, "campaigns", "create", "KS-Q1", "--name", "Khảo sát hài lòng quý 1 năm 2026",
          "--questionnaire", "sipas-short", "--agency", "HB", "--start", "2026-01-01", "--end", "2026-03-31",
-         "--half-width", "10", "--allocation", "equal", "--budget", str(BUDGET))
+         "--half-width", "10", "--allocation", "equal", "--budget", str(BUDGET), "--reminder-days", "5")
     plan = _table(_run(runner, "campaigns", "plan", "KS-Q1"))
     # stratum, N, answers needed, invitations needed, allocated
     assert [row[:5] for row in plan[1:]] == [["HB-KB", "24", "20", "24", "5"],
@@ -81,11 +81,11 @@ def test_walk_a_whole_campaign_on_the_command_line(app, runner, tmp_path):
         sent = post_form(client, f"/i/{code}?lang={lang}", answers)
         assert sent.status_code == 303 and sent.headers["Location"].endswith("sent=1")
 
-    # nobody is owed a reminder yet; eight days later everyone invited who did not answer is
+    # nobody is owed a reminder yet; six days later (reminders after 5) everyone invited who did not answer is
     out = _run(runner, "campaigns", "remind", "KS-Q1", "--out", str(tmp_path / "early.pdf"))
     assert "email=0 sms=0 reminders queued" in out and "post=0 (no letter to print)" in out
     for sample in db.session.scalars(select(CampaignSample).where(CampaignSample.invited_at.is_not(None))):
-        sample.invited_at -= timedelta(days=8)
+        sample.invited_at -= timedelta(days=6)
     db.session.commit()
     reminders = tmp_path / "reminders.pdf"
     out = _run(runner, "campaigns", "remind", "KS-Q1", "--out", str(reminders))
