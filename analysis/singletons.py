@@ -37,6 +37,11 @@ from .variance import group_sum
 __all__ = ["stream_singleton_indices"]
 
 
+#: Rows gathered from the reader's batches before their moments are taken (each batch
+#: of 4 MB alone gave 1,000 products per batch of a few dozen rows each).
+MOMENT_ROWS = 1 << 18
+
+
 class _Moments:
     """m, mean and centred cross-products of v per (group × stratum) cell."""
 
@@ -130,6 +135,7 @@ def stream_singleton_indices(path: str | Path, spec: IndexSpec, *, header: list[
                if path.suffix.lower() in PARQUET_SUFFIXES
                else _csv_batches(path, spec, present, text, "weight" in header, "survey" in header))
     ids: dict[tuple, int] = {}  # global codes of a (group × stratum) cell -> its moments
+    pending: list = []
     rows = 0
     for batch in batches:
         if batch is None:
@@ -148,13 +154,27 @@ def stream_singleton_indices(path: str | Path, spec: IndexSpec, *, header: list[
         uniq, inv = np.unique(np.ravel_multi_index(row_codes, radix), return_inverse=True)
         found = np.column_stack(np.unravel_index(uniq, radix)).tolist()
         cell_id = np.array([ids.setdefault(tuple(t), len(ids)) for t in found], dtype=np.int64)
-        moments.grow(len(ids))
-        moments.add(cell_id[inv], codes, weight)
+        pending.append((cell_id[inv], codes, weight))
+        if sum(len(p[2]) for p in pending) >= MOMENT_ROWS:
+            _flush(moments, pending, len(ids))
+    _flush(moments, pending, len(ids))
     if rows == 0:
         raise DataError([(str(path), None, None, "no responses")])
     order = np.array([ids[tuple(t)] for t in cells.codes.tolist()], dtype=np.int64)
     return _estimate(spec, cells, moments, order, names, list(dict.fromkeys(by)), measures,
                      blocks, rows, ci_level, ci_method, rules)
+
+
+def _flush(moments: _Moments, pending: list, n_cells: int) -> None:
+    """Add the pending batches' rows to the moments at once: fewer, larger products per cell."""
+    if not pending:
+        return
+    moments.grow(n_cells)
+    k = len(pending[0][1])
+    moments.add(np.concatenate([p[0] for p in pending]),
+                [np.concatenate([p[1][j] for p in pending]) for j in range(k)],
+                np.concatenate([p[2] for p in pending]))
+    pending.clear()
 
 
 def _estimate(spec, cells, moments, order, names, by, measures, blocks, rows, ci_level,

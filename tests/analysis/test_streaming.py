@@ -9,7 +9,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from analysis import streaming
+from analysis import singletons, streaming
 from analysis.cli import main
 from analysis.estimate import estimate_indices
 from analysis.io import DataError, read_responses, responses_to_totals
@@ -21,6 +21,7 @@ def small_batches(monkeypatch):
     """Batches of a few hundred rows, so that the fixtures span many of them."""
     monkeypatch.setattr(streaming, "CSV_BLOCK", 1 << 14)
     monkeypatch.setattr(streaming, "PARQUET_ROWS", 300)
+    monkeypatch.setattr(singletons, "MOMENT_ROWS", 500)
 
 
 def _header(path):
@@ -165,8 +166,6 @@ def test_without_psu_moments_equal_in_memory(results, ref_spec, tmp_path, small_
 def test_without_psu_cli_streams_csv_and_parquet(results, tmp_path, small_batches, monkeypatch):
     """The command line takes the moments path for a Parquet file and a large CSV without psu,
     and writes what the in-memory path writes."""
-    from analysis import singletons
-
     frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
     csv_path = tmp_path / "nopsu.csv"
     frame.drop(columns=["psu"]).to_csv(csv_path, index=False)
