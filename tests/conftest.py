@@ -70,6 +70,12 @@ def app(_schema, database_url, tmp_path):
     app = create_app(_test_config(database_url, tmp_path / "instance"))
     with app.app_context():
         _empty_tables()
+        # The per-version cell statements are compiled once per version id; emptied tables hand the
+        # same ids to other questionnaires (a production database never reuses a published version's id).
+        from app.services.reports import cells
+
+        cells._ONE.clear()
+        cells._INSERTING.clear()
         yield app
         db.session.rollback()
         _empty_tables()
