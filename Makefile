@@ -52,8 +52,9 @@ lint: $(VENV)/.test
 test: $(VENV)/.test translations lint
 	env -u TEST_DATABASE_URL $(BIN)/python -m pytest
 	@if [ -n "$$TEST_DATABASE_URL" ]; then \
-		echo "== again on PostgreSQL ($$TEST_DATABASE_URL), database tests only"; \
-		$(BIN)/python -m pytest --ignore=tests/analysis; \
+		echo "== again on PostgreSQL ($$TEST_DATABASE_URL): the database tests, and the totals-sql query run in PostgreSQL"; \
+		$(BIN)/python -m pytest --ignore=tests/analysis && \
+		$(BIN)/python -m pytest -q tests/analysis/test_sql_totals.py -k postgresql; \
 	else echo "== TEST_DATABASE_URL not set: PostgreSQL run skipped"; fi
 
 bench: $(VENV)/.test
