@@ -81,7 +81,8 @@ def test_standard_template_export_and_import(client, tree):
     login_as(client, tree.users["administrator"])
     draft = _draft(client, "sipas-2017.yaml", "sipas-mine")
     # 22 criteria; version 2 adds the yes/no FEEDBACK question that element 5 depends on (issue 17)
-    assert len([q for e in draft.definition["elements"] for q in e["questions"] if q["type"] == "likert"]) == 22
+    questions = [q for e in draft.definition["elements"] for q in e["questions"]]
+    assert len([q for q in questions if q["type"] == "likert"]) == 22
     exported = client.get(f"/admin/questionnaires/versions/{draft.id}/file")
     document = yaml.safe_load(exported.data)
     assert document["code"] == "sipas-mine" and "attachment" in exported.headers["Content-Disposition"]
