@@ -15,6 +15,7 @@ from flask.cli import with_appcontext
 
 from analysis.errors import QuestionnaireError
 from app.extensions import db
+from app.inputs import exit_with_errors as _fail
 from app.inputs import read_text_file
 from app.services.exchange import (
     ExportError,
@@ -32,13 +33,6 @@ from app.services.questionnaires import (
     xlsform,
 )
 from app.services.registry import counter_url, counters_on_air
-
-
-def _fail(lines: list[str] | str, code: int = 1):
-    for line in [lines] if isinstance(lines, str) else lines:
-        click.echo(line, err=True)
-    sys.exit(code)
-
 
 # ---------------------------------------------------------------- surveys
 

@@ -23,6 +23,7 @@ object).
 from __future__ import annotations
 
 import re
+import sys
 from pathlib import Path
 
 from flask import Flask, request
@@ -194,3 +195,12 @@ def init_app(app: Flask) -> None:
     """Register the id converter and the control-character check of every request."""
     app.url_map.converters["id"] = IdConverter
     app.before_request(_check_request)
+
+
+def exit_with_errors(lines: list[str] | str, code: int = 1):
+    """End a `flask` command: each error line on stderr, then exit with `code` (nothing was stored)."""
+    import click
+
+    for line in [lines] if isinstance(lines, str) else lines:
+        click.echo(line, err=True)
+    sys.exit(code)

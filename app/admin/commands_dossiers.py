@@ -6,7 +6,6 @@ stored or none, every error listed with its row and column.
 
 from __future__ import annotations
 
-import sys
 from datetime import date
 from pathlib import Path
 
@@ -15,6 +14,7 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.inputs import exit_with_errors as _fail
 from app.models import Agency
 from app.services.dossiers import (
     demo_dossier_list,
@@ -22,12 +22,6 @@ from app.services.dossiers import (
     purge_contacts_before,
     timeliness_by_agency_month,
 )
-
-
-def _fail(lines: list[str] | str) -> None:
-    for line in [lines] if isinstance(lines, str) else lines:
-        click.echo(line, err=True)
-    sys.exit(1)
 
 
 @click.group("dossiers")

@@ -16,15 +16,10 @@ from flask.cli import with_appcontext
 from sqlalchemy import select
 
 from app.extensions import db
+from app.inputs import exit_with_errors as _fail
 from app.inputs import read_text_file
 from app.models import Agency
 from app.services.registry import export_volumes_rows, import_volumes_csv, subtree_ids
-
-
-def _fail(lines: list[str] | str) -> None:
-    for line in [lines] if isinstance(lines, str) else lines:
-        click.echo(line, err=True)
-    sys.exit(1)
 
 
 @click.group("volumes")
