@@ -196,7 +196,7 @@ def test_trend_over_two_periods(runner, client, app, keys, tmp_path):
     assert older.period.period_to == "2025-12" and len(older.rows) == 3
     page = client.get("/reports/national?lang=en").text
     trend = page[page.index('id="table-trend"'):]
-    nation = [f"{p['nation']['estimate']:.1f}" for p in ranking.trend]
+    nation = [f"{p['nation']['estimate']:.2f}" for p in ranking.trend]
     assert "<th scope=\"row\">2025-01 – 2025-12</th><td>" + nation[0] in trend
     assert "<th scope=\"row\">2026-01 – 2026-12</th><td>" + nation[1] in trend
     pdf = client.get("/reports/national.pdf?period=ref-survey:2025-01:2025-12&lang=vi")
@@ -295,7 +295,7 @@ def test_national_page_and_pdf_show_the_rollup(client, app, keys, tmp_path):
     page = client.get("/reports/national?lang=en")
     assert page.status_code == 200
     nation = cli[(None, "OVERALL")]
-    assert f"National index: <strong>{nation['estimate']:.1f}</strong>" in page.text
+    assert f"National index: <strong>{nation['estimate']:.2f}</strong>" in page.text
     rows = re.findall(r'<tr data-unit="(\w+)">\s*<td class="rank"><span class="rank-value">(\d+)</span><br>'
                       r'<span class="muted rank-interval">(\d+)–(\d+)</span></td>.*?'
                       r'<span class="index">([\d.]+)</span><br>'
@@ -304,8 +304,8 @@ def test_national_page_and_pdf_show_the_rollup(client, app, keys, tmp_path):
     assert [r[0] for r in rows] == sorted(UNITS, key=lambda u: -cli[(u, "OVERALL")]["estimate"])
     for unit, rank, low, high, est, lo, hi, n in rows:
         want = cli[(unit, "OVERALL")]
-        assert (est, lo, hi, int(n)) == (f"{want['estimate']:.1f}", f"{want['ci_low']:.1f}",
-                                         f"{want['ci_high']:.1f}", want["n"])
+        assert (est, lo, hi, int(n)) == (f"{want['estimate']:.2f}", f"{want['ci_low']:.2f}",
+                                         f"{want['ci_high']:.2f}", want["n"])
         assert int(low) <= int(rank) <= int(high)
     assert "Province One" in page.text and "Access" in page.text
     vi = client.get("/reports/national?lang=vi")
@@ -317,11 +317,11 @@ def test_national_page_and_pdf_show_the_rollup(client, app, keys, tmp_path):
     text = subprocess.run(["pdftotext", "-layout", str(out), "-"], capture_output=True, text=True,
                           check=True).stdout
     assert "National satisfaction report" in text and "2026-01 – 2026-12" in text
-    assert f"{nation['estimate']:.1f}" in text
+    assert f"{nation['estimate']:.2f}" in text
     for unit in UNITS:
         want = cli[(unit, "OVERALL")]
         name = {"P1": "Province One", "P2": "Province Two", "P3": "Ministry Three"}[unit]
-        interval = f"{want['estimate']:.1f} {want['ci_low']:.1f} – {want['ci_high']:.1f}"
+        interval = f"{want['estimate']:.2f} {want['ci_low']:.2f} – {want['ci_high']:.2f}"
         line = next(line for line in text.splitlines() if name in line and "–" in line)
         assert interval in " ".join(line.split()), line
 
