@@ -160,17 +160,24 @@ def _load(args):
                   file=sys.stderr)
     if not margins:
         return spec, totals, None
-    from .weighting import CalibrationError, calibrate
+    from .weighting import calibrate
+
+    cal = _naming_population(margins, calibrate, totals, [m for m, _ in margins])
+    return spec, cal.apply(totals), cal
+
+
+def _naming_population(population, run, *a, **k):
+    """``run(*a, **k)``; a population table that does not fit is named with its row."""
+    from .weighting import CalibrationError
 
     try:
-        cal = calibrate(totals, [m for m, _ in margins])
+        return run(*a, **k)
     except CalibrationError as exc:
         if exc.margin is None:
             raise
-        path = margins[exc.margin][1]
+        path = population[exc.margin][1]
         row = exc.row + 2 if exc.row is not None else None
         raise DataError([(path, row, exc.column, str(exc))]) from exc
-    return spec, cal.apply(totals), cal
 
 
 def _rules(args) -> ReportingRules:
@@ -178,15 +185,18 @@ def _rules(args) -> ReportingRules:
 
 
 def _indices(args) -> tuple[list[dict], dict]:
-    if args.responses and not (args.poststratify_by or args.population or args.rake):
-        # a file without psu: each response its own PSU, streamed by (group × stratum) moments
+    if args.responses and not args.totals:
+        # a file without psu: each response its own PSU, streamed by (group × calibration
+        # cell × stratum) moments
         from .questionnaire import load_questionnaire
         from .singletons import indices_without_psu
 
         spec = IndexSpec.from_questionnaire(load_questionnaire(args.questionnaire))
-        table = indices_without_psu(args.responses, spec, by=_columns(args.by),
-                                    measure=args.measure, ci_level=args.ci_level,
-                                    ci_method=args.ci_method, rules=_rules(args))
+        margins = _margins(args)
+        table = _naming_population(margins, indices_without_psu, args.responses, spec,
+                                   by=_columns(args.by), measure=args.measure,
+                                   ci_level=args.ci_level, ci_method=args.ci_method,
+                                   rules=_rules(args), margins=[m for m, _ in margins])
         if table is not None:
             return table, {**table.meta, "measure": args.measure}
     _, totals, cal = _load(args)

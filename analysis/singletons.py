@@ -17,12 +17,19 @@ enough to keep m, the mean of v and its centred cross-products C
 
 The estimates, n and df come from the same sums per (group × stratum) as
 a one-PSU-per-cell :class:`~analysis.totals.PsuTotals`. The results equal the
-in-memory path's (tests/analysis/test_streaming.py: 1e-9 relative). Post-
-stratification and raking, ``compare`` and ``rank`` keep the in-memory path.
+in-memory path's (tests/analysis/test_streaming.py: 1e-9 relative).
+
+Post-stratification and raking add the calibration cell c to the cell key
+(group × calibration cell × stratum) and w to v: the calibration residual of
+response i for group G is z_i = [i∈G]·g_c·v_i·M_G − w_i·b_Gc, again linear
+in (v_i, w_i) with coefficients fixed per (group × calibration cell), so the
+same moments give it exactly (:func:`_calibrated_se`). ``compare`` and
+``rank`` need covariances between groups PSU by PSU and keep the in-memory path.
 """
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -45,9 +52,10 @@ MOMENT_ROWS = 1 << 18
 class _Moments:
     """m, mean and centred cross-products of v per (group × stratum) cell."""
 
-    def __init__(self, spec: IndexSpec, blocks: tuple[str, ...]) -> None:
-        self.spec, self.blocks = spec, blocks
-        self.d = len(blocks) * len(spec.criteria)
+    def __init__(self, spec: IndexSpec, blocks: tuple[str, ...], with_weight: bool = False) -> None:
+        self.spec, self.blocks, self.with_weight = spec, blocks, with_weight
+        # calibration also needs w itself: its residuals subtract w_i·b_c per response
+        self.d = len(blocks) * len(spec.criteria) + int(with_weight)
         self.m = np.zeros(0)
         self.mean = np.zeros((0, self.d))
         self.cross = np.zeros((0, self.d, self.d))
@@ -55,6 +63,10 @@ class _Moments:
         sat[sorted(spec.satisfied)] = 1.0
         self.lut = {"ws": sat, "wa": (np.arange(spec.points + 1) > 0).astype(float),
                     "wr": np.arange(spec.points + 1, dtype=float)}
+        # answers short of p = 100 per criterion: not satisfied; below the top rating
+        top = (np.arange(spec.points + 1) == spec.points).astype(float)
+        self.short_lut = np.column_stack([self.lut["wa"] - sat, self.lut["wa"] - top]).astype(np.int64)
+        self.short = np.zeros((0, len(spec.criteria), 2), dtype=np.int64)
 
     def grow(self, cells: int) -> None:
         extra = cells - len(self.m)
@@ -62,6 +74,7 @@ class _Moments:
             self.m = np.concatenate([self.m, np.zeros(extra)])
             self.mean = np.concatenate([self.mean, np.zeros((extra, self.d))])
             self.cross = np.concatenate([self.cross, np.zeros((extra, self.d, self.d))])
+            self.short = np.concatenate([self.short, np.zeros((extra, *self.short.shape[1:]), np.int64)])
 
     def add(self, cell: np.ndarray, codes: list[np.ndarray], weight: np.ndarray) -> None:
         order = np.argsort(cell, kind="stable")
@@ -70,8 +83,10 @@ class _Moments:
         sorted_cell = cell[order]
         starts = np.flatnonzero(np.r_[True, sorted_cell[1:] != sorted_cell[:-1]])
         stops = np.r_[starts[1:], len(order)]
+        self.short[sorted_cell[starts]] += np.add.reduceat(self.short_lut[c], starts, axis=0)
         for a, b in zip(starts, stops, strict=True):
-            v = np.hstack([w[a:b] * self.lut[name][c[a:b]] for name in self.blocks])
+            v = np.hstack([w[a:b] * self.lut[name][c[a:b]] for name in self.blocks]
+                          + ([w[a:b]] if self.with_weight else []))
             mean_b = v.mean(axis=0)
             dev = v - mean_b
             self._merge(int(sorted_cell[a]), b - a, mean_b, dev.T @ dev)
@@ -113,9 +128,12 @@ def _coefficients(spec: IndexSpec, measure: str, blocks, ratio, x, omega) -> np.
 
 def stream_singleton_indices(path: str | Path, spec: IndexSpec, *, header: list[str], by=(),
                              measure: str = "satisfied", ci_level: float = 0.95,
-                             ci_method: str = "logit", rules=None):
+                             ci_method: str = "logit", rules=None, margins=()):
     """The :class:`~analysis.estimate.IndexTable` of a file without ``psu``, read in batches.
 
+    ``margins`` (:class:`~analysis.weighting.Margin`) post-stratify or rake the
+    weights, as :func:`analysis.weighting.calibrate` does on the whole file
+    (a :class:`~analysis.weighting.CalibrationError` if they do not fit).
     None when a CSV batch needs the careful reader (the caller then takes the
     in-memory path, which names the problems).
     """
@@ -128,9 +146,10 @@ def stream_singleton_indices(path: str | Path, spec: IndexSpec, *, header: list[
     blocks = tuple(dict.fromkeys(b for m in measures
                                  for b in (("ws", "wa") if m == "satisfied" else ("wr", "wa"))))
     present = [k for k in spec.criteria if k in header]
-    names = [*dict.fromkeys(by), "stratum"]
+    calib = list(dict.fromkeys(c for margin in margins for c in margin.columns))
+    names = [*dict.fromkeys([*by, *calib]), "stratum"]
     text = [c for c in names if c in header]
-    cells, moments = _Cells(spec, len(names)), _Moments(spec, blocks)
+    cells, moments = _Cells(spec, len(names)), _Moments(spec, blocks, with_weight=bool(margins))
     batches = (_parquet_batches(path, spec, present, text, "weight" in header, "survey" in header)
                if path.suffix.lower() in PARQUET_SUFFIXES
                else _csv_batches(path, spec, present, text, "weight" in header, "survey" in header))
@@ -162,7 +181,7 @@ def stream_singleton_indices(path: str | Path, spec: IndexSpec, *, header: list[
         raise DataError([(str(path), None, None, "no responses")])
     order = np.array([ids[tuple(t)] for t in cells.codes.tolist()], dtype=np.int64)
     return _estimate(spec, cells, moments, order, names, list(dict.fromkeys(by)), measures,
-                     blocks, rows, ci_level, ci_method, rules)
+                     blocks, rows, ci_level, ci_method, rules, margins, calib)
 
 
 def _flush(moments: _Moments, pending: list, n_cells: int) -> None:
@@ -178,16 +197,14 @@ def _flush(moments: _Moments, pending: list, n_cells: int) -> None:
 
 
 def _estimate(spec, cells, moments, order, names, by, measures, blocks, rows, ci_level,
-              ci_method, rules):
+              ci_method, rules, margins=(), calib=()):
     table = cells.table(names)
-    pseudo = np.arange(len(order))  # each (group × stratum) cell one pseudo-PSU
+    pseudo = np.arange(len(order))  # each (group × calibration cell × stratum) cell a pseudo-PSU
     table["psu"] = CodedColumn(codes=pseudo, labels=pseudo)
-    small = totals_from_table(table, spec, by=by)
+    small = totals_from_table(table, spec, by=by, calibration=list(calib))
     # small's PSU codes number the pseudo-PSUs by stratum label, then by row (its nested
     # ordering): the table row of each of small's cells from the same sort
-    s_code = table["stratum"].codes  # in sorted label order, as small's strata
-    row = np.lexsort((np.arange(len(order)), s_code))[small.cell_psu]
-    take = order[row]
+    take = order[np.lexsort((np.arange(len(order)), table["stratum"].codes))[small.cell_psu]]
     m, mean, cross = moments.m[take], moments.mean[take], moments.cross[take]
     if not np.array_equal(m, small.n):
         raise AssertionError("singleton moments out of step with the cell sums")
@@ -198,9 +215,26 @@ def _estimate(spec, cells, moments, order, names, by, measures, blocks, rows, ci
     lonely = n_h == 1
     scale = np.where(lonely, 1.0, n_h / np.maximum(n_h - 1, 1))
     omega = np.array([e.weight for e in spec.elements]) / spec.total_weight
-    parts = []
+    lonely_g = np.bincount(g, weights=lonely, minlength=small.n_groups) > 0
+    short_g = np.zeros((small.n_groups, *moments.short.shape[1:]), dtype=np.int64)
+    np.add.at(short_g, g, moments.short[take])
+    cal = None
+    if margins:
+        from .weighting import calibrate
+
+        cal = calibrate(small, list(margins))
+        calibrated = cal.apply(small)
+        parts = []
+        for measure in measures:
+            lin = _exact_top(linearise(calibrated, measure), short_g, measure, spec, omega)
+            se = _calibrated_se(spec, measure, blocks, small, calibrated, cal, lin.u, moments,
+                                take, h, n_strata, omega)
+            parts.append((lin, se, lonely_g))
+        measures = ()
+    else:
+        parts = []
     for measure in measures:
-        lin = linearise(small, measure)
+        lin = _exact_top(linearise(small, measure), short_g, measure, spec, omega)
         y, x = _block_yx(small, measure, slice(None))
         yg, xg = group_sum(y, g, small.n_groups), group_sum(x, g, small.n_groups)
         has = xg > 0
@@ -219,13 +253,113 @@ def _estimate(spec, cells, moments, order, names, by, measures, blocks, rows, ci
         var = group_sum(ss * scale[:, None], g, small.n_groups)
         se = np.sqrt(np.maximum(var, 0.0))
         se[se < SE_ZERO] = 0.0
-        lonely_g = np.bincount(g, weights=lonely, minlength=small.n_groups) > 0
         parts.append((lin, se, lonely_g))
+    # responses minus strata with a response in the group (a stratum may hold several cells)
+    group_strata = np.unique(g.astype(np.int64) * n_strata + h) // n_strata
     df_g = (np.bincount(g, weights=m, minlength=small.n_groups)
-            - np.bincount(g, minlength=small.n_groups)).astype(np.int64)
+            - np.bincount(group_strata, minlength=small.n_groups)).astype(np.int64)
     design = SimpleNamespace(spec=spec, by=small.by, n_groups=small.n_groups, n_strata=n_strata,
                              n_psu=rows, stratum_fpc=None, group_key=small.group_key)
-    return _assemble(design, parts, df_g, ci_level, ci_method, rules, None)
+    return _assemble(design, parts, df_g, ci_level, ci_method, rules, cal)
+
+
+def _exact_top(lin, short_g, measure: str, spec: IndexSpec, omega: np.ndarray):
+    """The estimates of a group's statistics no answer of which falls short: exactly 1.
+
+    Y = X then, but a cell's sums take the rating categories in another order
+    than the answered ones (and w·r − w is not w·(r − 1)): the last bit would
+    lose the p = 100 of the in-memory path, whose cells are single responses.
+    """
+    k = len(spec.criteria)
+    short = short_g[:, :, 0 if measure == "satisfied" else 1]
+    element_of = np.repeat(np.arange(len(spec.elements)), [len(e.criteria) for e in spec.elements])
+    per_element = np.zeros((len(short), len(spec.elements)), dtype=np.int64)
+    np.add.at(per_element.T, element_of, short.T)
+    full = np.hstack([short, per_element]) == 0
+    estimate = lin.estimate.copy()
+    body = estimate[:, :-1]
+    body[full & np.isfinite(body)] = 1.0
+    used = omega > 0
+    estimate[:, -1] = body[:, k:][:, used] @ omega[used]
+    return replace(lin, estimate=estimate)
+
+
+#: Cells whose (d × statistics) coefficient matrices are built at once.
+CELL_BLOCK = 2048
+
+
+def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, take, h, n_strata,
+                   omega) -> np.ndarray:
+    """Standard errors with the calibration residuals of :meth:`Calibration.variance`.
+
+    For group G a response i in calibration cell c and stratum h has
+    z_i = [i∈G]·g_c·v_i·M_G − w_i·b_Gc, b_Gc = g_c·m_c'β_G (β_G from cell
+    sums, as the in-memory path). So z is linear in x_i = (v_i, w_i) with
+    coefficients fixed per (group × calibration cell): G's own responses of
+    (c, h) are one part (moments of x), the other groups' responses of
+    (c, h) another (moments of w: the pooled (c, h) moments less G's), and
+    the stratum's sum of squares is the parts' spreads plus their means'.
+    """
+    from .variance import group_sum as gsum
+
+    g, cc, n_groups = small.cell_group, small.cell_calib, small.n_groups
+    gf = cal.factor
+    n_calib = len(gf)
+    y, x = _block_yx(calibrated, measure, slice(None))
+    yg, xg = gsum(y, g, n_groups), gsum(x, g, n_groups)
+    has = xg > 0
+    ratio = np.where(has, np.divide(yg, xg, out=np.zeros_like(yg), where=has), 0.0)
+    coef = _coefficients(spec, measure, blocks, ratio, np.where(has, xg, 1.0), omega)
+    n_stats = coef.shape[2]
+    # β_G = A⁻¹ Σ_{cells of G} m_c u/g_c with A = Σ m_c m_c' w (weights before calibration)
+    design = np.zeros((n_calib, cal.n_levels))
+    design[np.arange(n_calib)[:, None], cal.levels] = 1.0
+    w_calib = np.bincount(cc, weights=small.w, minlength=n_calib)
+    project = design @ np.linalg.pinv(design.T @ (w_calib[:, None] * design)) @ design.T
+    u_gc = np.zeros((n_groups, n_calib, n_stats))
+    np.add.at(u_gc, (g, cc), u / gf[cc][:, None])
+    b = gf[None, :, None] * np.einsum("ck,gks->gcs", project, u_gc)
+    # parts: p = (calibration cell × stratum); G's own cells from the x moments
+    p_uniq, p_of = np.unique(cc.astype(np.int64) * n_strata + h, return_inverse=True)
+    c_of_p, h_of_p = p_uniq // n_strata, p_uniq % n_strata
+    n_p = len(p_uniq)
+    m, mean, cross = moments.m[take], moments.mean[take], moments.cross[take]
+    gm, gw, gm2 = (np.zeros((n_groups, n_p)) for _ in range(3))
+    gz, gss = np.zeros((n_groups, n_p, n_stats)), np.zeros((n_groups, n_p, n_stats))
+    gm[g, p_of], gw[g, p_of], gm2[g, p_of] = m, mean[:, -1], cross[:, -1, -1]
+    limit = 8 * moments.d * np.finfo(float).eps
+    for start in range(0, len(g), CELL_BLOCK):
+        rows = slice(start, start + CELL_BLOCK)
+        gr, cr = g[rows], cc[rows]
+        a = np.concatenate([coef[gr] * gf[cr][:, None, None], -b[gr, cr][:, None, :]], axis=1)
+        spread = (a * (cross[rows] @ a)).sum(axis=1)
+        abs_a = np.abs(a)
+        spread[spread <= limit * (abs_a * (np.abs(cross[rows]) @ abs_a)).sum(axis=1)] = 0.0
+        gss[gr, p_of[rows]] = spread
+        gz[gr, p_of[rows]] = np.einsum("cd,cds->cs", mean[rows], a)
+    # the other groups' responses of each part: pooled moments of w less G's
+    m_p = gm.sum(axis=0)
+    sum_p = (gm * gw).sum(axis=0)
+    w_p = sum_p / np.maximum(m_p, 1.0)
+    m2_p = (gm2 + gm * (gw - w_p) ** 2).sum(axis=0)
+    mr = m_p - gm
+    wr = np.where(mr > 0, (sum_p - gm * gw) / np.maximum(mr, 1.0), 0.0)
+    m2r = np.where(mr > 0, np.maximum(m2_p - gm2 - gm * (gw - w_p) ** 2 - mr * (wr - w_p) ** 2, 0.0),
+                   0.0)
+    bp = b[:, c_of_p, :]
+    zr, ssr = -wr[..., None] * bp, m2r[..., None] * bp * bp
+    in_h = np.zeros((n_p, n_strata))
+    in_h[np.arange(n_p), h_of_p] = 1.0
+    n_h = np.bincount(h_of_p, weights=m_p, minlength=n_strata)
+    totals_h = np.einsum("gps,ph->ghs", gm[..., None] * gz + mr[..., None] * zr, in_h)
+    zbar = np.where((n_h > 1)[None, :, None], totals_h / np.maximum(n_h, 1.0)[None, :, None], 0.0)
+    zbar_p = zbar[:, h_of_p, :]
+    ss = gss + gm[..., None] * (gz - zbar_p) ** 2 + ssr + mr[..., None] * (zr - zbar_p) ** 2
+    scale_h = np.where(n_h == 1, 1.0, n_h / np.maximum(n_h - 1, 1.0))
+    var = np.einsum("gps,p->gs", ss, scale_h[h_of_p])
+    se = np.sqrt(np.maximum(var, 0.0))
+    se[se < SE_ZERO] = 0.0
+    return se
 
 
 def indices_without_psu(path: str | Path, spec: IndexSpec, *, by=(), **options):
@@ -247,7 +381,8 @@ def indices_without_psu(path: str | Path, spec: IndexSpec, *, by=(), **options):
         header = _header(path)
     else:
         return None
-    if "psu" in header or {"stratum", "weight"} & set(by):
+    calib = [c for margin in options.get("margins", ()) for c in margin.columns]
+    if "psu" in header or {"stratum", "weight", *spec.criteria} & {*by, *calib}:
         return None
-    _check_header(path, header, spec, by, ())
+    _check_header(path, header, spec, by, calib)
     return stream_singleton_indices(path, spec, header=header, by=by, **options)

@@ -10,10 +10,11 @@ thousand PSUs needs no more than a small one.
 
 A cell here is (group × calibration cell × stratum × PSU). Without a ``psu``
 column every response is its own PSU, so the cells would be the rows:
-``indices`` then keeps moments per (group × stratum) instead
-(:mod:`analysis.singletons`); calibration, ``compare`` and ``rank`` read such
-a CSV whole (:mod:`analysis.io`). The sums are those of the in-memory path taken in another order
-(per batch, then across batches), equal to ~1e-15 relative.
+``indices`` then keeps moments per (group × calibration cell × stratum)
+instead (:mod:`analysis.singletons`), post-stratified or raked too;
+``compare`` and ``rank`` read such a CSV whole (:mod:`analysis.io`). The
+sums are those of the in-memory path taken in another order (per batch,
+then across batches), equal to ~1e-15 relative.
 
 A CSV batch this reader cannot vouch for makes it answer None: the caller then
 reads the file with the careful reader, which names file, row and column of
@@ -362,8 +363,8 @@ def responses_totals(path: str | Path, spec: IndexSpec, *, by=(), calibration=()
         header = _parquet_header(path)
         _check_header(path, header, spec, by, calibration)
         if "psu" not in header:
-            raise DataError([(str(path), 1, "psu", "compare, rank and calibration of a Parquet "
-                              "file need a psu column (the response_id when every response is "
+            raise DataError([(str(path), 1, "psu", "compare and rank of a Parquet file need a "
+                              "psu column (the response_id when every response is "
                               "its own PSU)")])
         streamed = stream_totals(path, spec, header=header, by=by, calibration=calibration)
         if streamed is None:

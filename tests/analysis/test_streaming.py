@@ -191,3 +191,92 @@ def test_without_psu_cli_streams_csv_and_parquet(results, tmp_path, small_batche
         assert list(y["flags"].fillna("")) == list(x["flags"].fillna(""))
         for col in ("estimate", "se", "ci_low", "ci_high"):
             np.testing.assert_allclose(y[col], x[col], rtol=1e-12)
+
+
+def _margins(results, names):
+    from analysis.io import read_population
+    from analysis.weighting import Margin
+
+    files = {"agency": "population.csv", "channel": "population_channel.csv"}
+    return [Margin.from_table(read_population(results / files[c], [c]), [c]) for c in names]
+
+
+@pytest.mark.parametrize("drop", [["psu"], ["psu", "stratum"], ["psu", "weight"]])
+@pytest.mark.parametrize("calib", [["agency"], ["channel"], ["agency", "channel"]])
+@pytest.mark.parametrize("by", [[], ["agency"], ["channel"], ["agency", "period"]])
+def test_without_psu_calibrated_moments_equal_in_memory(results, ref_spec, tmp_path, small_batches,
+                                                         drop, calib, by):
+    """Post-stratified (one margin) and raked (two) weights on the moments path: the in-memory
+    path's estimates and se to 1e-12, n, df and flags (p = 100 where every answer is at the top:
+    the in-memory sums may miss it by the last bit)."""
+    from analysis.singletons import stream_singleton_indices
+    from analysis.weighting import calibrate
+
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    path = tmp_path / "nopsu.csv"
+    frame.drop(columns=drop).to_csv(path, index=False)
+    margins = _margins(results, calib)
+    whole = responses_to_totals(read_responses(path, ref_spec, by=by, calibration=calib), ref_spec)
+    cal = calibrate(whole, margins)
+    a = stream_singleton_indices(path, ref_spec, header=_header(path), by=by, measure="both",
+                                 margins=margins)
+    b = estimate_indices(cal.apply(whole), measure="both", calibration=cal)
+    assert a.keys == b.keys and a.code == b.code and a.measure == b.measure
+    np.testing.assert_allclose(a.estimate, b.estimate, rtol=1e-12)
+    np.testing.assert_allclose(a.se, b.se, rtol=1e-12, atol=1e-12)
+    assert np.array_equal(a.n, b.n) and np.array_equal(a.df, b.df)
+    for i, (x, y) in enumerate(zip(a.flags, b.flags, strict=True)):
+        assert set(x) - {"p=100"} == set(y) - {"p=100"}
+        assert ("p=100" in x) == (a.estimate[i] == 100) and ("p=100" not in y or "p=100" in x)
+    ca, cb = a.meta.pop("calibration"), b.meta.pop("calibration")
+    tol = 1e-10 * margins[0].totals.sum()  # calibrate's convergence criterion
+    assert ca.pop("max_abs_error") <= tol and cb.pop("max_abs_error") <= tol and ca == cb
+    assert a.meta == b.meta
+
+
+def test_without_psu_parquet_poststratified_streams(results, tmp_path, small_batches, monkeypatch):
+    """A Parquet file without psu, post-stratified or raked, goes through the moments path (it
+    was refused) and writes what the in-memory path writes for the same CSV."""
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    csv_path = tmp_path / "nopsu.csv"
+    frame.drop(columns=["psu"]).to_csv(csv_path, index=False)
+    parquet_path = tmp_path / "nopsu.parquet"
+    pq.write_table(pa.Table.from_pandas(frame.drop(columns=["psu"]), preserve_index=False),
+                   parquet_path, row_group_size=400)
+    calls = []
+    real = singletons.stream_singleton_indices
+    monkeypatch.setattr(singletons, "stream_singleton_indices",
+                        lambda *a, **k: calls.append(a[0]) or real(*a, **k))
+    monkeypatch.setattr(streaming, "STREAM_MIN_BYTES_NO_PSU", 1 << 40)
+    for weighting in (["--poststratify-by", "agency", "--population",
+                       str(results / "population.csv")],
+                      ["--rake", f"agency={results / 'population.csv'}",
+                       "--rake", f"channel={results / 'population_channel.csv'}"]):
+        common = ["--questionnaire", str(results / "ref-survey.yaml"), "--by", "channel",
+                  "--measure", "both", "--format", "csv", *weighting]
+        out = {}
+        for name, source in [("memory", csv_path), ("parquet", parquet_path)]:
+            out[name] = tmp_path / f"{name}.csv"
+            assert main(["indices", str(source), *common, "--output", str(out[name])]) == 0
+        x, y = pd.read_csv(out["memory"]), pd.read_csv(out["parquet"])
+        assert len(x) == len(y) > 50
+        assert list(y["code"]) == list(x["code"]) and list(y["n"]) == list(x["n"])
+        assert list(y["df"]) == list(x["df"])
+        for col in ("estimate", "se", "ci_low", "ci_high"):
+            np.testing.assert_allclose(y[col], x[col], rtol=1e-12)
+    assert calls == [parquet_path, parquet_path]
+
+
+def test_without_psu_streamed_population_problem_named(results, tmp_path, small_batches, capsys):
+    """A population row without responses is named with its file and row on the moments path."""
+    frame = pd.read_csv(results / "designed.csv", dtype=str, keep_default_na=False)
+    path = tmp_path / "nopsu.parquet"
+    pq.write_table(pa.Table.from_pandas(frame.drop(columns=["psu"]), preserve_index=False), path)
+    pop = tmp_path / "pop.csv"
+    pop.write_text((results / "population.csv").read_text(encoding="utf-8") + "A99,100\n",
+                   encoding="utf-8")
+    status = main(["indices", str(path), "--questionnaire", str(results / "ref-survey.yaml"),
+                   "--poststratify-by", "agency", "--population", str(pop)])
+    assert status == 2
+    rows = len(pop.read_text(encoding="utf-8").splitlines())
+    assert f"{pop}: row {rows}, column agency" in capsys.readouterr().err
