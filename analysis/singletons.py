@@ -284,8 +284,8 @@ def _exact_top(lin, short_g, measure: str, spec: IndexSpec, omega: np.ndarray):
     return replace(lin, estimate=estimate)
 
 
-#: Cells whose (d × statistics) coefficient matrices are built at once.
-CELL_BLOCK = 2048
+#: Values (groups × parts × statistics) of the dense arrays of one step of groups.
+GROUP_VALUES = 1 << 21
 
 
 def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, take, h, n_strata,
@@ -296,9 +296,11 @@ def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, ta
     z_i = [i∈G]·g_c·v_i·M_G − w_i·b_Gc, b_Gc = g_c·m_c'β_G (β_G from cell
     sums, as the in-memory path). So z is linear in x_i = (v_i, w_i) with
     coefficients fixed per (group × calibration cell): G's own responses of
-    (c, h) are one part (moments of x), the other groups' responses of
-    (c, h) another (moments of w: the pooled (c, h) moments less G's), and
-    the stratum's sum of squares is the parts' spreads plus their means'.
+    part p = (c, h) are one piece (moments of x), the other groups' responses
+    of p another (moments of w: p's pooled moments less G's), and the
+    stratum's sum of squares is the pieces' spreads plus their means' spread.
+    Groups go in steps of :data:`GROUP_VALUES` values: b is dense in (group ×
+    calibration cell) when raking.
     """
     from .variance import group_sum as gsum
 
@@ -316,47 +318,60 @@ def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, ta
     design[np.arange(n_calib)[:, None], cal.levels] = 1.0
     w_calib = np.bincount(cc, weights=small.w, minlength=n_calib)
     project = design @ np.linalg.pinv(design.T @ (w_calib[:, None] * design)) @ design.T
-    u_gc = np.zeros((n_groups, n_calib, n_stats))
-    np.add.at(u_gc, (g, cc), u / gf[cc][:, None])
-    b = gf[None, :, None] * np.einsum("ck,gks->gcs", project, u_gc)
-    # parts: p = (calibration cell × stratum); G's own cells from the x moments
+    # parts p = (calibration cell × stratum) and their moments of w over every group
     p_uniq, p_of = np.unique(cc.astype(np.int64) * n_strata + h, return_inverse=True)
     c_of_p, h_of_p = p_uniq // n_strata, p_uniq % n_strata
     n_p = len(p_uniq)
     m, mean, cross = moments.m[take], moments.mean[take], moments.cross[take]
-    gm, gw, gm2 = (np.zeros((n_groups, n_p)) for _ in range(3))
-    gz, gss = np.zeros((n_groups, n_p, n_stats)), np.zeros((n_groups, n_p, n_stats))
-    gm[g, p_of], gw[g, p_of], gm2[g, p_of] = m, mean[:, -1], cross[:, -1, -1]
-    limit = 8 * moments.d * np.finfo(float).eps
-    for start in range(0, len(g), CELL_BLOCK):
-        rows = slice(start, start + CELL_BLOCK)
-        gr, cr = g[rows], cc[rows]
-        a = np.concatenate([coef[gr] * gf[cr][:, None, None], -b[gr, cr][:, None, :]], axis=1)
-        spread = (a * (cross[rows] @ a)).sum(axis=1)
-        abs_a = np.abs(a)
-        spread[spread <= limit * (abs_a * (np.abs(cross[rows]) @ abs_a)).sum(axis=1)] = 0.0
-        gss[gr, p_of[rows]] = spread
-        gz[gr, p_of[rows]] = np.einsum("cd,cds->cs", mean[rows], a)
-    # the other groups' responses of each part: pooled moments of w less G's
-    m_p = gm.sum(axis=0)
-    sum_p = (gm * gw).sum(axis=0)
+    m_p = np.bincount(p_of, weights=m, minlength=n_p)
+    sum_p = np.bincount(p_of, weights=m * mean[:, -1], minlength=n_p)
     w_p = sum_p / np.maximum(m_p, 1.0)
-    m2_p = (gm2 + gm * (gw - w_p) ** 2).sum(axis=0)
-    mr = m_p - gm
-    wr = np.where(mr > 0, (sum_p - gm * gw) / np.maximum(mr, 1.0), 0.0)
-    m2r = np.where(mr > 0, np.maximum(m2_p - gm2 - gm * (gw - w_p) ** 2 - mr * (wr - w_p) ** 2, 0.0),
-                   0.0)
-    bp = b[:, c_of_p, :]
-    zr, ssr = -wr[..., None] * bp, m2r[..., None] * bp * bp
+    m2_p = np.bincount(p_of, weights=cross[:, -1, -1] + m * (mean[:, -1] - w_p[p_of]) ** 2,
+                       minlength=n_p)
+    n_h = np.bincount(h_of_p, weights=m_p, minlength=n_strata)
+    scale_p = np.where(n_h == 1, 1.0, n_h / np.maximum(n_h - 1, 1.0))[h_of_p]
     in_h = np.zeros((n_p, n_strata))
     in_h[np.arange(n_p), h_of_p] = 1.0
-    n_h = np.bincount(h_of_p, weights=m_p, minlength=n_strata)
-    totals_h = np.einsum("gps,ph->ghs", gm[..., None] * gz + mr[..., None] * zr, in_h)
-    zbar = np.where((n_h > 1)[None, :, None], totals_h / np.maximum(n_h, 1.0)[None, :, None], 0.0)
-    zbar_p = zbar[:, h_of_p, :]
-    ss = gss + gm[..., None] * (gz - zbar_p) ** 2 + ssr + mr[..., None] * (zr - zbar_p) ** 2
-    scale_h = np.where(n_h == 1, 1.0, n_h / np.maximum(n_h - 1, 1.0))
-    var = np.einsum("gps,p->gs", ss, scale_h[h_of_p])
+    limit = 8 * moments.d * np.finfo(float).eps
+    var = np.zeros((n_groups, n_stats))
+    by_group = np.argsort(g, kind="stable")
+    first = np.searchsorted(g[by_group], np.arange(n_groups + 1))
+    step = max(1, GROUP_VALUES // (max(n_p, n_calib) * n_stats))
+    for g0 in range(0, n_groups, step):
+        g1 = min(n_groups, g0 + step)
+        sel = by_group[first[g0]:first[g1]]
+        gl = g[sel] - g0
+        u_gc = np.zeros((g1 - g0, n_calib, n_stats))
+        np.add.at(u_gc, (gl, cc[sel]), u[sel] / gf[cc[sel]][:, None])
+        b = gf[None, :, None] * np.einsum("ck,gks->gcs", project, u_gc)
+        gm, gw, gm2 = (np.zeros((g1 - g0, n_p)) for _ in range(3))
+        gz, gss = np.zeros((g1 - g0, n_p, n_stats)), np.zeros((g1 - g0, n_p, n_stats))
+        gm[gl, p_of[sel]], gw[gl, p_of[sel]], gm2[gl, p_of[sel]] = m[sel], mean[sel, -1], \
+            cross[sel, -1, -1]
+        # G's own piece of each part: a'Ca and the mean of z from the x moments, a few cells
+        # at a time (a is cells × d × statistics)
+        rows = max(1, GROUP_VALUES // (moments.d * n_stats))
+        for r0 in range(0, len(sel), rows):
+            cells_r, gl_r = sel[r0:r0 + rows], gl[r0:r0 + rows]
+            a = np.concatenate([coef[g[cells_r]] * gf[cc[cells_r]][:, None, None],
+                                -b[gl_r, cc[cells_r]][:, None, :]], axis=1)
+            spread = (a * (cross[cells_r] @ a)).sum(axis=1)
+            abs_a = np.abs(a)
+            spread[spread <= limit * (abs_a * (np.abs(cross[cells_r]) @ abs_a)).sum(axis=1)] = 0.0
+            gss[gl_r, p_of[cells_r]] = spread
+            gz[gl_r, p_of[cells_r]] = np.einsum("cd,cds->cs", mean[cells_r], a)
+        # the other groups' piece: p's pooled moments of w less G's
+        mr = m_p - gm
+        wr = np.where(mr > 0, (sum_p - gm * gw) / np.maximum(mr, 1.0), 0.0)
+        m2r = np.where(mr > 0, np.maximum(m2_p - gm2 - gm * (gw - w_p) ** 2 - mr * (wr - w_p) ** 2,
+                                          0.0), 0.0)
+        bp = b[:, c_of_p, :]
+        zr, ssr = -wr[..., None] * bp, m2r[..., None] * bp * bp
+        totals_h = np.einsum("gps,ph->ghs", gm[..., None] * gz + mr[..., None] * zr, in_h)
+        zbar = np.where((n_h > 1)[None, :, None],
+                        totals_h / np.maximum(n_h, 1.0)[None, :, None], 0.0)[:, h_of_p, :]
+        ss = gss + gm[..., None] * (gz - zbar) ** 2 + ssr + mr[..., None] * (zr - zbar) ** 2
+        var[g0:g1] = np.einsum("gps,p->gs", ss, scale_p)
     se = np.sqrt(np.maximum(var, 0.0))
     se[se < SE_ZERO] = 0.0
     return se

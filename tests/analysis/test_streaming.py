@@ -22,6 +22,7 @@ def small_batches(monkeypatch):
     monkeypatch.setattr(streaming, "CSV_BLOCK", 1 << 14)
     monkeypatch.setattr(streaming, "PARQUET_ROWS", 300)
     monkeypatch.setattr(singletons, "MOMENT_ROWS", 500)
+    monkeypatch.setattr(singletons, "GROUP_VALUES", 2000)  # calibrated se: a few groups a step
 
 
 def _header(path):
