@@ -314,10 +314,13 @@ def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, ta
     coef = _coefficients(spec, measure, blocks, ratio, np.where(has, xg, 1.0), omega)
     n_stats = coef.shape[2]
     # β_G = A⁻¹ Σ_{cells of G} m_c u/g_c with A = Σ m_c m_c' w (weights before calibration)
+    import scipy.sparse as sp
+
     design = np.zeros((n_calib, cal.n_levels))
     design[np.arange(n_calib)[:, None], cal.levels] = 1.0
     w_calib = np.bincount(cc, weights=small.w, minlength=n_calib)
-    project = design @ np.linalg.pinv(design.T @ (w_calib[:, None] * design)) @ design.T
+    a_inv = np.linalg.pinv(design.T @ (w_calib[:, None] * design))
+    n_margins = cal.levels.shape[1]
     # parts p = (calibration cell × stratum) and their moments of w over every group
     p_uniq, p_of = np.unique(cc.astype(np.int64) * n_strata + h, return_inverse=True)
     c_of_p, h_of_p = p_uniq // n_strata, p_uniq % n_strata
@@ -341,9 +344,14 @@ def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, ta
         g1 = min(n_groups, g0 + step)
         sel = by_group[first[g0]:first[g1]]
         gl = g[sel] - g0
-        u_gc = np.zeros((g1 - g0, n_calib, n_stats))
-        np.add.at(u_gc, (gl, cc[sel]), u[sel] / gf[cc[sel]][:, None])
-        b = gf[None, :, None] * np.einsum("ck,gks->gcs", project, u_gc)
+        # Σ m_c u/g_c per level and (group, statistic): sparse, a group's cells are few
+        cols = (gl[:, None] * n_stats + np.arange(n_stats)).ravel()
+        sums = sp.csr_matrix((np.repeat((u[sel] / gf[cc[sel]][:, None]).ravel(), n_margins),
+                              (np.repeat(cols, n_margins),
+                               np.tile(cal.levels[cc[sel]], (1, n_stats)).ravel())),
+                             shape=((g1 - g0) * n_stats, cal.n_levels))
+        beta = np.asarray(sums @ a_inv).reshape(g1 - g0, n_stats, cal.n_levels)  # A symmetric
+        b = gf[None, :, None] * beta[:, :, cal.levels].sum(axis=3).transpose(0, 2, 1)
         gm, gw, gm2 = (np.zeros((g1 - g0, n_p)) for _ in range(3))
         gz, gss = np.zeros((g1 - g0, n_p, n_stats)), np.zeros((g1 - g0, n_p, n_stats))
         gm[gl, p_of[sel]], gw[gl, p_of[sel]], gm2[gl, p_of[sel]] = m[sel], mean[sel, -1], \
@@ -367,7 +375,8 @@ def _calibrated_se(spec, measure, blocks, small, calibrated, cal, u, moments, ta
                                           0.0), 0.0)
         bp = b[:, c_of_p, :]
         zr, ssr = -wr[..., None] * bp, m2r[..., None] * bp * bp
-        totals_h = np.einsum("gps,ph->ghs", gm[..., None] * gz + mr[..., None] * zr, in_h)
+        totals_h = np.moveaxis(np.moveaxis(gm[..., None] * gz + mr[..., None] * zr, 1, 2) @ in_h,
+                               2, 1)
         zbar = np.where((n_h > 1)[None, :, None],
                         totals_h / np.maximum(n_h, 1.0)[None, :, None], 0.0)[:, h_of_p, :]
         ss = gss + gm[..., None] * (gz - zbar) ** 2 + ssr + mr[..., None] * (zr - zbar) ** 2
