@@ -105,3 +105,34 @@ def test_stored_control_characters_are_cleaned_by_the_migration(tmp_path):
         checked.append(dialect)
     if os.environ.get("TEST_DATABASE_URL"):
         assert checked == ["sqlite", "postgresql"]
+
+
+def test_the_ministry_level_migration_up_and_down(tmp_path):
+    """c3a91f0d7e52 lets an agency be a ministry (any other level is still refused); going back turns
+    ministries into provinces, the top level the older schema knows."""
+    from flask_migrate import downgrade
+    from sqlalchemy.exc import IntegrityError
+
+    insert = ("INSERT INTO agency (code, name_vi, name_en, level, active, created_at) "
+              "VALUES (:code, 'a', 'b', :level, true, '2026-01-01')")
+    checked = []
+    for dialect, url in _databases(tmp_path):
+        app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": url,
+                          "INSTANCE_PATH": str(tmp_path / "instance")})
+        with app.app_context():
+            upgrade(revision="e90af8c514b5")
+            with pytest.raises(IntegrityError), db.engine.begin() as connection:
+                connection.execute(text(insert), {"code": "B0", "level": "ministry"})
+            upgrade(revision="c3a91f0d7e52")
+            with db.engine.begin() as connection:
+                connection.execute(text(insert), {"code": "B1", "level": "ministry"})
+            with pytest.raises(IntegrityError), db.engine.begin() as connection:
+                connection.execute(text(insert), {"code": "B2", "level": "hamlet"})
+            downgrade(revision="e90af8c514b5")
+            with db.engine.connect() as connection:
+                levels = dict(connection.execute(text("SELECT code, level FROM agency")).all())
+            db.engine.dispose()
+        assert levels == {"B1": "province"}, dialect
+        checked.append(dialect)
+    if os.environ.get("TEST_DATABASE_URL"):
+        assert checked == ["sqlite", "postgresql"]

@@ -10,7 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base, UTCDateTime, utcnow
 
-AGENCY_LEVELS = ("province", "department", "district", "commune")
+AGENCY_LEVELS = ("province", "ministry", "department", "district", "commune")
 
 
 def new_qr_token() -> str:
@@ -19,12 +19,12 @@ def new_qr_token() -> str:
 
 
 class Agency(Base):
-    """An administrative agency: province, department, district or commune."""
+    """An administrative agency: ministry, province, department, district or commune."""
 
     __tablename__ = "agency"
     __table_args__ = (
         CheckConstraint(
-            "level IN ('province', 'department', 'district', 'commune')", name="level"
+            "level IN ('province', 'department', 'district', 'commune', 'ministry')", name="level"
         ),
     )
 

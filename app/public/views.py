@@ -103,6 +103,7 @@ def _rollback() -> None:
 def home():
     """List the agencies taking part, as a tree."""
     level_names = {
+        "ministry": _("Ministry"),
         "province": _("Province"),
         "department": _("Department"),
         "district": _("District"),

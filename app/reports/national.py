@@ -15,6 +15,7 @@ from app.reports import bp
 from app.services.reports import pdf
 from app.services.totals import is_national, national_charts, national_ranking
 from app.web.guards import requires
+from app.web.labels import LEVEL_LABELS
 
 
 def _context() -> dict:
@@ -23,7 +24,7 @@ def _context() -> dict:
     ranking = national_ranking(request.args.get("period", "")[:80] or None, g.lang)
     charts = national_charts(ranking, gettext("Units ranked, with their confidence intervals"),
                              gettext("The nation's index per period, with its confidence intervals"))
-    return {"ranking": ranking, "charts": charts}
+    return {"ranking": ranking, "charts": charts, "level_labels": LEVEL_LABELS}
 
 
 @bp.get("/national")

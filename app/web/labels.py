@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask_babel import lazy_gettext as _l
 
 LEVEL_LABELS = {
+    "ministry": _l("Ministry"),
     "province": _l("Province"),
     "department": _l("Department"),
     "district": _l("District"),

@@ -22,6 +22,8 @@ AGENCY_COLUMNS = ("code", "name_vi", "name_en", "level", "parent", "active")
 SERVICE_COLUMNS = ("code", "name_vi", "name_en", "active")
 COUNTER_COLUMNS = ("code", "agency", "name_vi", "name_en", "services", "questionnaire", "active")
 LIMITS = {"code": 32, "name_vi": 200, "name_en": 200}
+# A national installation's units are its top-level agencies, the provinces and the ministries.
+MINISTRY_AT_TOP = "a ministry is a top-level agency: leave its parent empty"
 
 
 class AdminError(ValueError):
@@ -101,6 +103,8 @@ def save_agency(agency: Agency | None, data: AgencyData, actor: User) -> Agency:
         raise AdminError(Problem("the code %(code)s is already used by another agency", code=data.code))
     if data.level not in AGENCY_LEVELS:
         raise AdminError(Problem("unknown level %(level)s", level=repr(data.level)))
+    if data.level == "ministry" and data.parent_id is not None:
+        raise AdminError(Problem(MINISTRY_AT_TOP))
     if own_id is not None and _would_loop(own_id, data.parent_id):
         raise AdminError(Problem("an agency cannot sit below itself"))
     agency = agency or Agency()
@@ -257,6 +261,8 @@ def import_agencies(stream: io.TextIOBase, source: str, actor: User) -> ImportRe
                 code=repr(parent))
         if parent and parent == cells.get("code"):
             err(number, "parent", "an agency cannot be its own parent")
+        elif parent and cells.get("level") == "ministry":
+            err(number, "parent", MINISTRY_AT_TOP)
         err.active(number, cells)
         _duplicate(planned, cells.get("code", ""), number, err)
     if report.ok:

@@ -42,6 +42,7 @@ class UnitRow:
     code: str
     name: str
     overall: dict
+    level: str = ""  # the agency level's code (province, ministry); the pages say it in words
     rank: int | None = None
     rank_low: int | None = None
     rank_high: int | None = None
@@ -158,7 +159,9 @@ def national_ranking(period_key: str | None, lang: str) -> NationalRanking:
             else:
                 result.nation_elements[rec["code"]] = rec
             continue
-        row = rows.setdefault(unit, UnitRow(code=unit, name=_name(names.get(unit), unit, lang), overall={}))
+        agency = names.get(unit)
+        row = rows.setdefault(unit, UnitRow(code=unit, name=_name(agency, unit, lang), overall={},
+                                            level=agency.level if agency is not None else ""))
         if rec["code"] == OVERALL:
             row.overall = rec
         elif rec["level"] == "element":

@@ -28,6 +28,7 @@ UNITS = ("P1", "P2", "P3")
 QUESTIONNAIRE = RESULTS / "ref-survey.yaml"
 NAMES = {"P1": ("Tỉnh Một", "Province One"), "P2": ("Tỉnh Hai", "Province Two"),
          "P3": ("Bộ Ba", "Ministry Three")}
+LEVELS = {"P1": "province", "P2": "province", "P3": "ministry"}
 
 
 def private_pem() -> bytes:
@@ -77,10 +78,10 @@ def write_signed(unit: str, folder: Path, period: tuple[str, str], seed: int, pr
 
 
 def national_installation(app) -> dict[str, bytes]:
-    """The app made national: units P1, P2, P3 (top-level agencies), ref-survey published; their keys."""
+    """The app made national: units P1, P2 (provinces), P3 (a ministry), ref-survey published; their keys."""
     app.config["INSTALLATION_LEVEL"] = "national"
     for code in UNITS:
-        db.session.add(Agency(code=code, name_vi=NAMES[code][0], name_en=NAMES[code][1], level="province"))
+        db.session.add(Agency(code=code, name_vi=NAMES[code][0], name_en=NAMES[code][1], level=LEVELS[code]))
     publish_questionnaire(load_questionnaire(QUESTIONNAIRE))
     db.session.commit()
     return {code: private_pem() for code in UNITS}

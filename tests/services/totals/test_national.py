@@ -308,8 +308,14 @@ def test_national_page_and_pdf_show_the_rollup(client, app, keys, tmp_path):
                                          f"{want['ci_high']:.2f}", want["n"])
         assert int(low) <= int(rank) <= int(high)
     assert "Province One" in page.text and "Access" in page.text
+    # Each unit with its level in words: two provinces and a ministry.
+    levels = dict(re.findall(r'<span class="muted">(\w+) · <span class="unit-level">([^<]+)</span>',
+                             page.text))
+    assert levels == {"P1": "Province", "P2": "Province", "P3": "Ministry"}
     vi = client.get("/reports/national?lang=vi")
     assert "Xếp hạng toàn quốc" in vi.text and "Tỉnh Một" in vi.text
+    assert 'P3 · <span class="unit-level">Bộ, ngành</span>' in vi.text
+    assert 'P1 · <span class="unit-level">Tỉnh/Thành phố</span>' in vi.text
     pdf = client.get("/reports/national.pdf?period=ref-survey:2026-01:2026-12&lang=en")
     assert pdf.status_code == 200 and pdf.mimetype == "application/pdf"
     out = tmp_path / "national.pdf"
