@@ -365,7 +365,8 @@ def responses_totals(path: str | Path, spec: IndexSpec, *, by=(), calibration=()
         if "psu" not in header:
             raise DataError([(str(path), 1, "psu", "compare and rank of a Parquet file need a "
                               "psu column (the response_id when every response is "
-                              "its own PSU)")])
+                              "its own PSU); stratum, weight and ratings cannot be --by "
+                              "or calibration columns")])
         streamed = stream_totals(path, spec, header=header, by=by, calibration=calibration)
         if streamed is None:
             raise DataError([(str(path), 1, None, "a psu, stratum or weight column cannot be a "
