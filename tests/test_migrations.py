@@ -136,3 +136,50 @@ def test_the_ministry_level_migration_up_and_down(tmp_path):
         checked.append(dialect)
     if os.environ.get("TEST_DATABASE_URL"):
         assert checked == ["sqlite", "postgresql"]
+
+
+def test_upgrading_keeps_every_link_to_the_tables_it_changes(tmp_path):
+    """From the last landed schema (e7a15c0b2f44) to the head, a case keeps its response and an audit
+    event its user: on SQLite, copying and dropping response or app_user (batch mode) would set those
+    links to NULL through their ON DELETE SET NULL. The new role and message kind are then accepted."""
+    checked = []
+    for dialect, url in _databases(tmp_path):
+        app = create_app({"SECRET_KEY": "k", "SQLALCHEMY_DATABASE_URI": url,
+                          "INSTANCE_PATH": str(tmp_path / "instance")})
+        with app.app_context():
+            upgrade(revision="e7a15c0b2f44")
+            with db.engine.begin() as connection:
+                for statement in (
+                    "INSERT INTO agency (code, name_vi, name_en, level, active, created_at) "
+                    "VALUES ('A', 'A', 'A', 'province', true, '2026-01-01')",
+                    "INSERT INTO app_user (email, name, password_hash, role, active, created_at) "
+                    "VALUES ('u@x.vn', 'U', 'h', 'handler', true, '2026-01-01')",
+                    "INSERT INTO audit_event (at, user_id, actor, action, target, detail) "
+                    "VALUES ('2026-01-01', 1, 'u@x.vn', 'login', '', '{}')",
+                    "INSERT INTO questionnaire (code, created_at) VALUES ('q', '2026-01-01')",
+                    "INSERT INTO questionnaire_version (questionnaire_id, version, status, definition, "
+                    "created_at) VALUES (1, 1, 'published', '{}', '2026-01-01')",
+                    "INSERT INTO response (uid, version_id, agency_id, channel, submitted_at, received_at, "
+                    "answers, verified, suspicious) VALUES ('r1', 1, 1, 'qr', '2026-01-01', '2026-01-01', "
+                    "'{}', false, false)",
+                    "INSERT INTO citizen_case (code, agency_id, response_id, source, status, assignee_id, "
+                    "summary, opened_at, due_at, updated_at) VALUES ('C-1', 1, 1, 'rating', 'new', 1, '', "
+                    "'2026-01-01', '2026-01-08', '2026-01-01')",
+                ):
+                    connection.execute(text(statement))
+            upgrade()
+            with db.engine.begin() as connection:
+                links = connection.execute(text(
+                    "SELECT c.response_id, c.assignee_id, e.user_id FROM citizen_case c, audit_event e")).one()
+                connection.execute(text(
+                    "INSERT INTO app_user (email, name, password_hash, role, active, created_at) "
+                    "VALUES ('e@x.vn', 'E', 'h', 'enumerator', true, '2026-01-01')"))
+                connection.execute(text(
+                    "INSERT INTO outbox_message (key, kind, to_citizen, recipient, subject, body, payload, "
+                    "status, attempts, created_at, next_attempt_at) VALUES ('k', 'sms', true, '+84', '', "
+                    "'', '{}', 'pending', 0, '2026-01-01', '2026-01-01')"))
+            db.engine.dispose()
+        assert tuple(links) == (1, 1, 1), dialect
+        checked.append(dialect)
+    if os.environ.get("TEST_DATABASE_URL"):
+        assert checked == ["sqlite", "postgresql"]

@@ -134,12 +134,18 @@ def upgrade():
     with op.batch_alter_table('campaign_sample', schema=None) as batch_op:
         batch_op.create_index('ix_campaign_sample_campaign_outcome', ['campaign_id', 'outcome'], unique=False)
 
-    with op.batch_alter_table('response', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
-        batch_op.create_index(batch_op.f('ix_response_campaign_id'), ['campaign_id'], unique=False)
-        batch_op.create_foreign_key(batch_op.f('fk_response_campaign_id_campaign'), 'campaign', ['campaign_id'], ['id'])
-
-    # ### end Alembic commands ###
+    if op.get_bind().dialect.name == "sqlite":
+        # A plain ADD COLUMN: batch mode would copy the response table and drop the old one, and with
+        # foreign keys on, that drop sets every case's response_id to NULL (ON DELETE SET NULL).
+        op.execute("ALTER TABLE response ADD COLUMN campaign_id INTEGER "
+                   "CONSTRAINT fk_response_campaign_id_campaign REFERENCES campaign (id)")
+        op.create_index(op.f('ix_response_campaign_id'), 'response', ['campaign_id'], unique=False)
+    else:
+        with op.batch_alter_table('response', schema=None) as batch_op:
+            batch_op.add_column(sa.Column('campaign_id', sa.Integer(), nullable=True))
+            batch_op.create_index(batch_op.f('ix_response_campaign_id'), ['campaign_id'], unique=False)
+            batch_op.create_foreign_key(batch_op.f('fk_response_campaign_id_campaign'), 'campaign',
+                                        ['campaign_id'], ['id'])
 
 
 def downgrade():
