@@ -169,8 +169,8 @@ def test_upgrading_keeps_every_link_to_the_tables_it_changes(tmp_path):
                     connection.execute(text(statement))
             upgrade()
             with db.engine.begin() as connection:
-                links = connection.execute(text(
-                    "SELECT c.response_id, c.assignee_id, e.user_id FROM citizen_case c, audit_event e")).one()
+                links = connection.execute(text("SELECT c.response_id, c.assignee_id, e.user_id "
+                                                "FROM citizen_case c, audit_event e")).one()
                 connection.execute(text(
                     "INSERT INTO app_user (email, name, password_hash, role, active, created_at) "
                     "VALUES ('e@x.vn', 'E', 'h', 'enumerator', true, '2026-01-01')"))
