@@ -16,7 +16,7 @@ from flask.cli import with_appcontext
 from analysis.errors import QuestionnaireError
 from app.extensions import db
 from app.inputs import exit_with_errors as _fail
-from app.inputs import read_text_file
+from app.inputs import exit_with_import_report, read_text_file
 from app.services.exchange import (
     ExportError,
     ExportFilter,
@@ -218,10 +218,7 @@ def responses_import(file):
     report = import_responses(io.StringIO(text, newline=""), Path(file).name)
     if not report.ok:
         db.session.rollback()
-        more = report.error_count - len(report.errors)
-        tail = [f"... and {more} more error(s)"] if more else []
-        _fail(report.errors + tail + [f"{report.error_count} error(s) in {report.rows} row(s); "
-                                      "nothing was imported."])
+        exit_with_import_report(report)
     db.session.commit()
     click.echo(f"import: {report.stored} responses stored")
 

@@ -204,3 +204,12 @@ def exit_with_errors(lines: list[str] | str, code: int = 1):
     for line in [lines] if isinstance(lines, str) else lines:
         click.echo(line, err=True)
     sys.exit(code)
+
+
+def exit_with_import_report(report) -> None:
+    """End a `flask` import that stored nothing: its errors (as many as the report kept, then how many
+    more), and the count; `report` has errors, error_count and rows like every import report."""
+    more = report.error_count - len(report.errors)
+    tail = [f"... and {more} more error(s)"] if more else []
+    exit_with_errors([str(error) for error in report.errors] + tail
+                     + [f"{report.error_count} error(s) in {report.rows} row(s); nothing was imported"])

@@ -15,6 +15,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.inputs import exit_with_errors as _fail
+from app.inputs import exit_with_import_report
 from app.models import Agency
 from app.services.dossiers import (
     demo_dossier_list,
@@ -37,10 +38,7 @@ def dossiers_import(file):
     report = import_dossiers(Path(file).read_bytes(), Path(file).name, None)
     if not report.ok:
         db.session.rollback()
-        more = report.error_count - len(report.errors)
-        tail = [f"... and {more} more error(s)"] if more else []
-        _fail([str(error) for error in report.errors] + tail
-              + [f"{report.error_count} error(s) in {report.rows} row(s); nothing was imported"])
+        exit_with_import_report(report)
     db.session.commit()
     click.echo(f"dossiers: {report.stored} dossier(s) stored from {report.rows} row(s)")
 

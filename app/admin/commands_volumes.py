@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.inputs import exit_with_errors as _fail
-from app.inputs import read_text_file
+from app.inputs import exit_with_import_report, read_text_file
 from app.models import Agency
 from app.services.registry import export_volumes_rows, import_volumes_csv, subtree_ids
 
@@ -39,10 +39,7 @@ def volumes_import(file):
     report = import_volumes_csv(io.StringIO(text, newline=""), Path(file).name, None)
     if not report.ok:
         db.session.rollback()
-        more = report.error_count - len(report.errors)
-        tail = [f"... and {more} more error(s)"] if more else []
-        _fail([str(error) for error in report.errors] + tail
-              + [f"{report.error_count} error(s) in {report.rows} row(s); nothing was imported"])
+        exit_with_import_report(report)
     db.session.commit()
     click.echo(f"volumes: {report.stored} figure(s) stored from {report.rows} row(s)")
 
