@@ -97,3 +97,24 @@ def phone(browser, live_server):
     yield open_page
     for context in contexts:
         context.close()
+
+
+def signed_in_phone(browser, live_server, lang: str, email: str = "root@example.org"):
+    """A 360-px phone context signed in as `email` (password tests.admin.conftest.PASSWORD), in `lang`;
+    the context (close it) and its page."""
+    from tests.admin.conftest import PASSWORD
+
+    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
+    page = context.new_page()
+    page.goto(f"{live_server}/auth/login?lang={lang}")
+    page.fill("input[name=email]", email)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("main form button[type=submit]")
+    page.wait_for_load_state()
+    return context, page
+
+
+def assert_no_sideways_scroll(page) -> None:
+    """The page fits a 360-px screen: nothing makes it scroll sideways."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= 360, f"the page is {width} px wide"

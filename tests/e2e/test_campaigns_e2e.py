@@ -11,7 +11,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import Campaign, CampaignSample
 from app.services.questionnaires.versions import SURVEYS_DIR, publish_questionnaire, validate_file
-from tests.admin.conftest import PASSWORD, make_agency, make_user
+from tests.admin.conftest import make_agency, make_user
+from tests.e2e.conftest import assert_no_sideways_scroll, signed_in_phone
 from tests.services.campaigns.conftest import SIZES, add_dossiers, answer
 
 WORDS = {
@@ -20,20 +21,6 @@ WORDS = {
 }
 
 
-def _login(browser, live_server, lang):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
-    page = context.new_page()
-    page.goto(f"{live_server}/auth/login?lang={lang}")
-    page.fill("input[name=email]", "root@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
-    return context, page
-
-
-def _no_sideways_scroll(page):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"the page is {width} px wide"
 
 
 def _column(page, index):
@@ -51,7 +38,7 @@ def test_plan_and_draw_a_campaign(app, browser, live_server, artifacts):
     make_user("root@example.org", "administrator")
     db.session.commit()
     for lang in ("vi", "en"):
-        context, page = _login(browser, live_server, lang)
+        context, page = signed_in_phone(browser, live_server, lang)
         page.goto(f"{live_server}/admin/campaigns?lang={lang}")
         page.click("#campaign-new")
         page.fill("#code", f"Q1-{lang}")
@@ -62,13 +49,13 @@ def test_plan_and_draw_a_campaign(app, browser, live_server, artifacts):
         page.fill("#period_end", "2026-03-31")
         page.fill("#target_half_width", "10")
         page.fill("#expected_response_rate", "50")
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"campaign-new-{lang}-360.png", full_page=True)
         page.click("#campaign-save")
         page.wait_for_load_state()
         assert _column(page, 4) == ["113", "57", "38"]
         assert page.locator("#total-needed").inner_text() == "208"
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"campaign-plan-{lang}-360.png", full_page=True)
         # a budget of 60, shared equally, planned again
         page.select_option("#allocation", "equal")
@@ -79,14 +66,14 @@ def test_plan_and_draw_a_campaign(app, browser, live_server, artifacts):
         assert page.locator("#total-planned").inner_text() == "60"
         page.click("#campaign-draw")
         assert "60" in page.locator("#consequences").inner_text()
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"campaign-draw-confirm-{lang}-360.png", full_page=True)
         page.click("#confirm")
         page.wait_for_load_state()
         assert WORDS[lang]["drawn"] in page.locator("#campaign-status").inner_text()
         assert page.locator("#campaign-settings").count() == 0 and page.locator("#campaign-draw").count() == 0
         assert _column(page, 4) == ["20", "20", "20"]
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"campaign-drawn-{lang}-360.png", full_page=True)
         # half of the sample answers, and four counter QR answers in H1: the estimates page
         campaign = db.session.scalar(select(Campaign).where(Campaign.code == f"Q1-{lang}"))
@@ -106,7 +93,7 @@ def test_plan_and_draw_a_campaign(app, browser, live_server, artifacts):
         # 3 of every 5 ratings are satisfied in every stratum
         assert overall.locator(".estimate").inner_text() == "60.0"
         assert "(n=4)" in overall.locator(".counter").inner_text()
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"campaign-estimates-{lang}-360.png", full_page=True)
         context.close()
     db.session.expire_all()

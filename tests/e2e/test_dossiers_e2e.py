@@ -8,7 +8,8 @@ from sqlalchemy import func, select
 
 from app.extensions import db
 from app.models import Dossier
-from tests.admin.conftest import PASSWORD, make_agency, make_counter, make_user
+from tests.admin.conftest import make_agency, make_counter, make_user
+from tests.e2e.conftest import assert_no_sideways_scroll, signed_in_phone
 
 HEADER = ("Mã hồ sơ,Cơ quan,Quầy,Thủ tục,Ngày tiếp nhận,Ngày hoàn thành,Hạn xử lý,Kênh liên hệ,"
           "Địa chỉ liên hệ\n")
@@ -19,20 +20,6 @@ GOOD = HEADER + ("HS-1,X1,X1-Q1,Cấp giấy chứng nhận quyền sử dụng 
                  "HS-2,X1,,Chứng thực bản sao,2025-06-05,2025-06-12,2025-06-06,sms,0900000002\n")
 
 
-def _phone(browser, live_server, lang):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
-    page = context.new_page()
-    page.goto(f"{live_server}/auth/login?lang={lang}")
-    page.fill("input[name=email]", "root@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
-    return context, page
-
-
-def _no_sideways_scroll(page):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"the page is {width} px wide"
 
 
 def test_upload_a_dossier_list_and_read_the_report(app, browser, live_server, artifacts, tmp_path):
@@ -52,7 +39,7 @@ def test_upload_a_dossier_list_and_read_the_report(app, browser, live_server, ar
                "row 3, column Địa chỉ liên hệ: not an e-mail address: 'not-an-address'"],
     }
     for lang, stored_before in (("vi", 0), ("en", 2)):
-        context, page = _phone(browser, live_server, lang)
+        context, page = signed_in_phone(browser, live_server, lang)
         page.goto(f"{live_server}/admin/dossiers?lang={lang}")
         page.click("#dossiers-import")
         page.set_input_files("input[type=file]", str(bad))
@@ -60,11 +47,11 @@ def test_upload_a_dossier_list_and_read_the_report(app, browser, live_server, ar
         errors = page.locator("#errors").inner_text()
         for text in expected[lang]:
             assert text in errors, (lang, text, errors)
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"dossiers-import-errors-{lang}-360.png", full_page=True)
         assert db.session.scalar(select(func.count()).select_from(Dossier)) == stored_before
         page.goto(f"{live_server}/admin/dossiers/import?lang={lang}")
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"dossiers-import-form-{lang}-360.png", full_page=True)
         page.set_input_files("input[type=file]", str(good))
         page.click("form[enctype='multipart/form-data'] button[type=submit]")

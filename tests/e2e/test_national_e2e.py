@@ -9,7 +9,8 @@ from sqlalchemy import func, select
 from app.extensions import db
 from app.models import TotalsImport
 from app.services.totals import import_totals, trust_unit_key
-from tests.admin.conftest import PASSWORD, make_user
+from tests.admin.conftest import make_user
+from tests.e2e.conftest import assert_no_sideways_scroll, signed_in_phone
 from tests.services.totals.national_data import (
     UNITS,
     national_installation,
@@ -21,20 +22,6 @@ from tests.services.totals.national_data import (
 YEAR = ("2026-01", "2026-12")
 
 
-def _phone(browser, live_server, lang):
-    context = browser.new_context(viewport={"width": 360, "height": 740}, is_mobile=True, locale="vi-VN")
-    page = context.new_page()
-    page.goto(f"{live_server}/auth/login?lang={lang}")
-    page.fill("input[name=email]", "root@example.org")
-    page.fill("input[name=password]", PASSWORD)
-    page.click("main form button[type=submit]")
-    page.wait_for_load_state()
-    return context, page
-
-
-def _no_sideways_scroll(page):
-    width = page.evaluate("document.documentElement.scrollWidth")
-    assert width <= 360, f"the page is {width} px wide"
 
 
 def test_upload_a_totals_file_and_read_the_national_ranking(app, browser, live_server, artifacts, tmp_path):
@@ -53,27 +40,27 @@ def test_upload_a_totals_file_and_read_the_national_ranking(app, browser, live_s
     imported = {"vi": "Đơn vị P1, 2026-01 đến 2026-12: đã nhập",
                 "en": "Unit P1, 2026-01 to 2026-12: imported"}
     for lang in ("vi", "en"):
-        context, page = _phone(browser, live_server, lang)
+        context, page = signed_in_phone(browser, live_server, lang)
         page.goto(f"{live_server}/admin/totals?lang={lang}")
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.set_input_files("#totals-upload input[name=file]", str(bad.path))
         page.set_input_files("#totals-upload input[name=signature]", f"{bad.path}.sig")
         page.click("#totals-upload button[type=submit]")
         assert refusal[lang] in page.locator("#import-error").inner_text()
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"national-import-refused-{lang}-360.png", full_page=True)
         page.set_input_files("#totals-upload input[name=file]", str(good.path))
         page.set_input_files("#totals-upload input[name=signature]", f"{good.path}.sig")
         page.click("#totals-upload button[type=submit]")
         assert imported[lang] in page.locator("[role=status]").inner_text()
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"national-import-{lang}-360.png", full_page=True)
         page.goto(f"{live_server}/reports/national?lang={lang}")
         table = page.locator("#table-national").inner_text()
         for name in {"vi": ("Tỉnh Một", "Tỉnh Hai", "Bộ Ba"), "en": ("Province One", "Ministry Three")}[lang]:
             assert name in table
         page.locator("details.criteria").first.evaluate("d => d.open = true")
-        _no_sideways_scroll(page)
+        assert_no_sideways_scroll(page)
         page.screenshot(path=artifacts / f"national-ranking-{lang}-360.png", full_page=True)
         context.close()
     db.session.expire_all()
